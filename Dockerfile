@@ -1,0 +1,40 @@
+# Production image for the Hello World Django app, served by Gunicorn.
+# Builds with the classic builder (the Docker SDK has no BuildKit) and on Engine 19.03
+# (boot2docker VMs): no RUN --mount, no heredocs, no HEALTHCHECK --start-interval.
+
+# Any Debian-like image with python3 and its venv module: the official slim image by
+# default, or one made without a registry by `dockerhello base build`.
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VIRTUAL_ENV=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+
+WORKDIR /app
+
+# Dependencies first: this layer is reused until requirements.txt changes, so a change to
+# the code rebuilds in seconds.
+COPY requirements.txt .
+RUN python3 -m venv /opt/venv \
+    && pip install --no-cache-dir -r requirements.txt
+
+# The code is owned by root and only readable by the app's user: the process serving
+# requests cannot rewrite what it runs.
+COPY manage.py start.sh ./
+COPY helloworld ./helloworld
+
+# A fixed unprivileged UID that needs no passwd entry, so it works on any base image.
+USER 10001:10001
+
+EXPOSE 8000
+
+# Exec form and the standard library only: no curl needed in the image. The Host header is
+# one that ALLOWED_HOSTS accepts by default.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': 'localhost'}), timeout=2)"]
+
+STOPSIGNAL SIGTERM
+CMD ["./start.sh"]
