@@ -1,0 +1,63 @@
+"""The composition root: what every command is given to work with.
+
+Commands receive an `App` instead of reaching for os.environ, subprocess or docker.from_env,
+so tests build one with their own environment, PATH of stand-ins and output streams.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+
+from provision.console import Console
+from provision.engine import ClientFactory, EngineTarget, connect
+from provision.process import Runner
+from provision.secret_store import SecretStore
+
+
+def default_state_dir(environ: Mapping[str, str]) -> Path:
+    """DOCKERHELLO_HOME, else $XDG_STATE_HOME/dockerhello, else ~/.local/state/dockerhello."""
+    if environ.get("DOCKERHELLO_HOME"):
+        return Path(environ["DOCKERHELLO_HOME"])
+    home = Path(environ.get("HOME") or os.path.expanduser("~"))
+    return Path(environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "dockerhello"
+
+
+@dataclass
+class App:
+    environ: Mapping[str, str]
+    console: Console = field(default_factory=Console)
+    runner: Runner | None = None
+    connect: ClientFactory = connect
+    state_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.runner is None:
+            self.runner = Runner(self.environ)
+        if self.state_dir is None:
+            self.state_dir = default_state_dir(self.environ)
+
+    @property
+    def run(self) -> Runner:
+        assert self.runner is not None
+        return self.runner
+
+    @property
+    def secrets(self) -> SecretStore:
+        assert self.state_dir is not None
+        return SecretStore(self.state_dir)
+
+    def engine_target(self) -> EngineTarget:
+        """The engine the environment names (DOCKER_HOST...), or the local default."""
+        return EngineTarget.from_environ(self.environ)
+
+    def client(self, target: EngineTarget) -> docker.DockerClient:
+        return self.connect(target)
+
+    @classmethod
+    def from_os(cls, quiet: bool = False) -> App:
+        return cls(environ=dict(os.environ), console=Console(quiet=quiet))

@@ -1,0 +1,75 @@
+"""The `dockerhello` command line: click only. Each command parses its arguments, calls one
+service and renders the result; errors become output and exit codes here, in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from provision import __version__
+from provision.app import App
+from provision.errors import DockerHelloError, ExitCode
+
+
+class DockerHelloGroup(click.Group):
+    """Turns `DockerHelloError` into `Error: ...` / `Hint: ...` lines and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DockerHelloError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            render_error(exc)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(ExitCode.INTERRUPTED)
+
+
+def render_error(exc: DockerHelloError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    for line in exc.details:
+        click.echo(f"  | {line}", err=True)
+    if exc.hint:
+        click.echo(f"Hint: {exc.hint}", err=True)
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=DockerHelloGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="dockerhello")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors, no progress.")
+@click.option("--debug", is_flag=True, help="Log every external command and show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
+    """Take a Django app from source to a running container, one command a step.
+
+    \b
+    The tutorial's flow, on a Docker Machine VM in VirtualBox:
+      dockerhello machine create        # VM with 2 CPUs, 4096 MB, 5000 MB disk
+      eval "$(dockerhello env)"         # point Docker at the VM's engine
+      dockerhello deploy                # build the image and run it there
+      dockerhello forward-port 8000     # http://localhost:8000 reaches the VM
+    Or on the local Docker engine: `dockerhello deploy`, then open http://localhost:8000.
+    """
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    if ctx.obj is None:
+        ctx.obj = App.from_os(quiet=quiet)
+    elif quiet:
+        ctx.obj.console.quiet = True
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def main() -> None:
+    cli(prog_name="dockerhello")
+
+
+# Command groups register themselves on import; imported last so that they can use `cli`.
+from provision.cli import base, deploy  # noqa: E402,F401

@@ -1,0 +1,147 @@
+"""Which Docker engine to talk to, and a client for it.
+
+`EngineTarget.from_environ` reads the variables the docker CLI and `docker-machine env`
+use (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_MACHINE_NAME) from a mapping
+it is given, never from os.environ behind the caller's back: a machine's environment is
+passed in as a dict, and the user's shell stays as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import docker
+import docker.errors
+import docker.tls
+
+from provision.errors import DockerHelloError, EngineUnreachable
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+# Builds stream for minutes with long silences (pip downloading): the per-read timeout must
+# outlast them.
+DEFAULT_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class EngineTarget:
+    host: str = DEFAULT_HOST
+    tls: bool = False
+    tls_verify: bool = False
+    cert_path: Path | None = None
+    machine: str | None = None  # set when the environment came from docker-machine
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> EngineTarget:
+        # Same reading as docker-py's kwargs_from_env (an empty DOCKER_TLS_VERIFY is "off",
+        # any other value "on"), minus its fallback to os.environ for an empty mapping.
+        tls_verify_value = environ.get("DOCKER_TLS_VERIFY")
+        tls_verify = tls_verify_value is not None and tls_verify_value != ""
+        cert_path = environ.get("DOCKER_CERT_PATH") or None
+        tls = bool(cert_path) or tls_verify
+        if tls and cert_path is None:
+            cert_path = os.path.join(environ.get("HOME", os.path.expanduser("~")), ".docker")
+        return cls(
+            host=environ.get("DOCKER_HOST") or DEFAULT_HOST,
+            tls=tls,
+            tls_verify=tls_verify,
+            cert_path=Path(cert_path) if cert_path else None,
+            machine=environ.get("DOCKER_MACHINE_NAME") or None,
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return self.host.startswith(("unix://", "npipe://"))
+
+    @property
+    def hostname(self) -> str:
+        """The address published ports are reached on: the engine's host, or loopback."""
+        if self.is_local:
+            return "127.0.0.1"
+        return urlsplit(self.host.replace("tcp://", "http://", 1)).hostname or "127.0.0.1"
+
+    def describe(self) -> str:
+        where = f"Docker engine at {self.host}"
+        return f"{where} (machine {self.machine})" if self.machine else where
+
+
+ClientFactory = Callable[[EngineTarget], docker.DockerClient]
+
+
+def connect(target: EngineTarget, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
+    """A client for `target` with the API version negotiated.
+
+    Negotiation matters: boot2docker VMs run Engine 19.03 (API 1.40), older than the
+    version docker-py would otherwise ask for.
+    """
+    tls_config: docker.tls.TLSConfig | bool = False
+    if target.tls:
+        assert target.cert_path is not None
+        try:
+            tls_config = docker.tls.TLSConfig(
+                client_cert=(str(target.cert_path / "cert.pem"), str(target.cert_path / "key.pem")),
+                ca_cert=str(target.cert_path / "ca.pem"),
+                verify=target.tls_verify,
+            )
+        except docker.errors.TLSParameterError as exc:
+            raise DockerHelloError(
+                f"Cannot use the TLS certificates in {target.cert_path}: {exc}",
+                hint=_cert_hint(target),
+            ) from exc
+    try:
+        return docker.DockerClient(base_url=target.host, tls=tls_config, version="auto", timeout=timeout)
+    except docker.errors.DockerException as exc:
+        raise unreachable(target, exc) from exc
+
+
+def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
+    """Turn a failed connection into an error that says what to do next."""
+    text = str(exc)
+    if _is_certificate_problem(exc, text):
+        return EngineUnreachable(
+            f"The TLS certificate of the {target.describe()} does not match it: {_root_cause(text)}",
+            hint=_cert_hint(target),
+        )
+    if target.machine:
+        hint = (
+            f"Is the machine running? Start it with `dockerhello machine start {target.machine}`, "
+            f'then load its environment again with `eval "$(dockerhello env {target.machine})"`.'
+        )
+    elif target.is_local:
+        hint = (
+            "Start the engine (`sudo systemctl start docker`, or `scripts/ensure-docker` in this "
+            "repository, which installs it too), or point DOCKER_HOST at a running one."
+        )
+    else:
+        hint = "Check that the engine runs and that DOCKER_HOST names it; unset DOCKER_HOST to use the local engine."
+    return EngineUnreachable(f"Cannot reach the {target.describe()}: {_root_cause(text)}", hint=hint)
+
+
+def _cert_hint(target: EngineTarget) -> str:
+    if target.machine:
+        return (
+            f"The machine's IP has probably changed since its certificates were made: run "
+            f"`docker-machine regenerate-certs -f {target.machine}` (it restarts the engine; "
+            f"containers come back through their restart policy)."
+        )
+    return "Check DOCKER_CERT_PATH: it must hold ca.pem, cert.pem and key.pem for this engine."
+
+
+def _is_certificate_problem(exc: BaseException, text: str) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in text or "doesn't match" in text or "IP address mismatch" in text
+
+
+def _root_cause(text: str) -> str:
+    # docker-py wraps requests' wrapping of urllib3's error; the useful part is the prefix
+    # after "Error while fetching server API version: ".
+    prefix = "Error while fetching server API version: "
+    return text[len(prefix) :] if text.startswith(prefix) else text

@@ -1,0 +1,73 @@
+"""The one exception tree of dockerhello.
+
+Catch `DockerHelloError` to catch everything dockerhello raises on purpose. Each error
+carries what went wrong (`message`), what to do about it (`hint`) and the exit status the
+command line ends with. Only `provision.cli` turns them into output; nothing here imports click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum, unique
+
+
+@unique
+class ExitCode(IntEnum):
+    """Exit statuses, distinct where a script may want to tell the cases apart."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2  # click's own status for bad arguments
+    ENGINE_UNREACHABLE = 3
+    DEPLOY_FAILED = 4
+    INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+class DockerHelloError(Exception):
+    """Base class of every error dockerhello reports to its user."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, hint: str | None = None, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        # Lines shown after the message, e.g. a container's last log lines.
+        self.details = tuple(details)
+
+
+class ToolNotFound(DockerHelloError):
+    """An external program is not installed or not on PATH."""
+
+    def __init__(self, tool: str, hint: str | None = None) -> None:
+        super().__init__(f"{tool} not found on PATH", hint)
+        self.tool = tool
+
+
+class ToolFailed(DockerHelloError):
+    """An external program exited non-zero (or timed out); its own words are kept."""
+
+    def __init__(self, argv: Sequence[str], returncode: int | None, stderr: str, stdout: str = "") -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        self.stdout = stdout
+        said = stderr.strip() or stdout.strip()
+        message = f"{argv[0]} timed out" if returncode is None else f"{argv[0]} failed (exit {returncode})"
+        super().__init__(f"{message}: {said}" if said else message)
+
+
+class EngineUnreachable(DockerHelloError):
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
+class DeployFailed(DockerHelloError):
+    exit_code = ExitCode.DEPLOY_FAILED
+
+
+class BuildFailed(DeployFailed):
+    """The image did not build; `details` holds the build's last output lines."""
+
+
+class BaseImageUnavailable(BuildFailed):
+    """The Dockerfile's base image is neither local nor pullable."""

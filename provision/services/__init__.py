@@ -1,0 +1,1 @@
+"""What dockerhello does, composed from the engine, the process runner and the console."""
