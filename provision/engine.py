@@ -103,7 +103,7 @@ def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
     text = str(exc)
     if _is_certificate_problem(exc, text):
         return EngineUnreachable(
-            f"The TLS certificate of the {target.describe()} does not match it: {_root_cause(text)}",
+            f"The TLS certificate of the {target.describe()} does not match it: {_root_cause(exc)}",
             hint=_cert_hint(target),
         )
     if target.machine:
@@ -118,7 +118,7 @@ def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
         )
     else:
         hint = "Check that the engine runs and that DOCKER_HOST names it; unset DOCKER_HOST to use the local engine."
-    return EngineUnreachable(f"Cannot reach the {target.describe()}: {_root_cause(text)}", hint=hint)
+    return EngineUnreachable(f"Cannot reach the {target.describe()}: {_root_cause(exc)}", hint=hint)
 
 
 def _cert_hint(target: EngineTarget) -> str:
@@ -140,8 +140,40 @@ def _is_certificate_problem(exc: BaseException, text: str) -> bool:
     return "CERTIFICATE_VERIFY_FAILED" in text or "doesn't match" in text or "IP address mismatch" in text
 
 
-def _root_cause(text: str) -> str:
-    # docker-py wraps requests' wrapping of urllib3's error; the useful part is the prefix
-    # after "Error while fetching server API version: ".
+def _root_cause(exc: BaseException) -> str:
+    """The first plain reason in docker-py's wrapping of requests' wrapping of urllib3."""
+    reason = _find_reason(exc, depth=0)
+    if reason is not None:
+        return reason
+    text = str(exc)
     prefix = "Error while fetching server API version: "
     return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (FileNotFoundError, "no such socket"),
+    (ConnectionRefusedError, "connection refused"),
+    (PermissionError, "permission denied (is your user in the docker group?)"),
+    (TimeoutError, "timed out"),
+    (ssl.SSLCertVerificationError, "certificate verify failed"),
+)
+
+
+def _find_reason(exc: object, depth: int) -> str | None:
+    if depth > 8 or exc is None:
+        return None
+    for kind, reason in _REASONS:
+        if isinstance(exc, kind):
+            if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+                return f"certificate verify failed: {exc.verify_message}"
+            return reason
+    if isinstance(exc, BaseException):
+        text = str(exc)
+        if "Connection refused" in text and "NewConnectionError" in type(exc).__name__:
+            return "connection refused"
+        nested: list[object] = [exc.__cause__, exc.__context__, getattr(exc, "reason", None), *exc.args]
+        for inner in nested:
+            found = _find_reason(inner, depth + 1)
+            if found:
+                return found
+    return None

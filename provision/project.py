@@ -42,6 +42,8 @@ def parse_publish(text: str) -> Publish:
         host_ip, port_text = text[1:close], text[close + 2 :]
     elif ":" in text:
         host_ip, _, port_text = text.rpartition(":")
+        if ":" in host_ip:
+            raise ValueError(f"{text!r} is ambiguous: write an IPv6 address in brackets, e.g. [::1]:8000")
     try:
         ipaddress.ip_address(host_ip)
     except ValueError:

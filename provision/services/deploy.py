@@ -195,8 +195,7 @@ class Deployer:
         except BaseException:
             self._discard(new)
             if previous is not None and was_running:
-                self.console.info(f"Restarting the previous container {previous.short_id}")
-                previous.start()
+                self._restore(previous, options)
             raise
         if previous is not None:
             previous.remove(force=True)
@@ -224,6 +223,20 @@ class Deployer:
         )
         return self.client.containers.get(created["Id"])
 
+    def _restore(self, previous: Container, options: DeployOptions) -> None:
+        """Bring the previous container back, and wait until it serves again before the
+        failure is reported, so that "the previous release serves" is true when we say it."""
+        self.console.step(f"Restarting the previous container {previous.short_id}")
+        try:
+            previous.start()
+            self.wait_healthy(previous, options)
+        except DockerHelloError as exc:
+            self.console.warn(f"the previous container did not come back: {exc.message}")
+        except docker.errors.APIError as exc:
+            self.console.warn(f"the previous container did not come back: {exc.explanation or exc}")
+        else:
+            self.console.info("The previous container serves again.")
+
     def _start(self, container: Container, publish: Publish) -> None:
         try:
             container.start()
@@ -237,7 +250,7 @@ class Deployer:
             raise DeployFailed(f"The container did not start: {text}") from None
 
     def wait_healthy(self, container: Container, options: DeployOptions) -> None:
-        self.console.step(f"Waiting for the container to be healthy (up to {options.health_timeout:.0f} s)")
+        self.console.step(f"Waiting for {container.name} to be healthy (up to {options.health_timeout:.0f} s)")
         deadline = time.monotonic() + options.health_timeout
         host, port = self.target.hostname, options.publish.host_port
         if options.publish.host_ip not in ("0.0.0.0", "::") and self.target.is_local:

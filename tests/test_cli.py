@@ -1,0 +1,117 @@
+"""The command line as a user meets it: help, version, and the exact error lines and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provision import __version__
+from provision.cli import cli
+from tests.conftest import REPO, Dockerhello
+
+
+def all_commands() -> list[list[str]]:
+    found: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(cli, [])
+    return found
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "dockerhello")
+def test_every_command_has_help(path: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"], prog_name="dockerhello")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Usage: {' '.join(['dockerhello', *path])}")
+    # A first line of help that says what the command does, not just its usage.
+    assert len(result.output.splitlines()[2].strip()) > 20
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.output == f"dockerhello, version {__version__}\n"
+
+
+def test_python_dash_m_and_the_console_script_run() -> None:
+    proc = subprocess.run([sys.executable, "-m", "provision", "--version"], capture_output=True, text=True, cwd=REPO)
+    assert proc.stdout == f"dockerhello, version {__version__}\n"
+    script = Path(sys.executable).parent / "dockerhello"
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert proc.stdout.startswith("Usage: dockerhello [OPTIONS] COMMAND [ARGS]...")
+
+
+def test_no_engine_reachable(dockerhello: Dockerhello, tmp_path: Path) -> None:
+    socket = tmp_path / "docker.sock"
+    result = dockerhello("deploy", str(REPO), env={"DOCKER_HOST": f"unix://{socket}"})
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[1:] == [
+        f"Error: Cannot reach the Docker engine at unix://{socket}: no such socket",
+        "Hint: Start the engine (`sudo systemctl start docker`, or `scripts/ensure-docker` in this repository, "
+        "which installs it too), or point DOCKER_HOST at a running one.",
+    ]
+
+
+def test_engine_refusing_connections(dockerhello: Dockerhello) -> None:
+    result = dockerhello("deploy", str(REPO), env={"DOCKER_HOST": "tcp://127.0.0.1:1"})
+    assert result.exit_code == 3
+    assert "Error: Cannot reach the Docker engine at tcp://127.0.0.1:1: connection refused" in result.stderr
+
+
+def test_missing_dockerfile(dockerhello: Dockerhello, tmp_path: Path) -> None:
+    result = dockerhello("deploy", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"Error: No Dockerfile in {tmp_path.resolve()}",
+        "Hint: dockerhello deploy builds the Dockerfile at the root of PATH: run it in the project's "
+        "directory or pass that directory as PATH.",
+    ]
+
+
+def test_missing_path(dockerhello: Dockerhello, tmp_path: Path) -> None:
+    result = dockerhello("deploy", str(tmp_path / "nope"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '[PATH]': Directory '{tmp_path / 'nope'}' does not exist."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("abc", "Error: Invalid value for '--publish': 'abc' is not a port number between 1 and 65535"),
+        (
+            "host:80",
+            "Error: Invalid value for '--publish': 'host' is not an IP address (expected PORT or IP:PORT, "
+            "e.g. 127.0.0.1:8000)",
+        ),
+    ],
+)
+def test_bad_publish(dockerhello: Dockerhello, value: str, line: str) -> None:
+    result = dockerhello("deploy", str(REPO), "--publish", value)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == line
+    assert result.stderr.startswith(
+        "Usage: dockerhello deploy [OPTIONS] [PATH]\nTry 'dockerhello deploy --help' for help.\n"
+    )
+
+
+def test_bad_publish_from_the_environment_is_caught_too(dockerhello: Dockerhello) -> None:
+    result = dockerhello("deploy", str(REPO), env={"DOCKERHELLO_PUBLISH": "99999"})
+    assert result.exit_code == 2
+    assert "'99999' is not a port number between 1 and 65535" in result.stderr
+
+
+def test_base_build_without_root_says_to_use_sudo(dockerhello: Dockerhello, docker_client: object) -> None:
+    if Path("/proc/self").stat().st_uid != 0:  # as an ordinary user the real check applies
+        result = dockerhello("base", "build", "--tag", "dhtest/none:x")
+        assert result.exit_code == 1
+        assert "Error: debootstrap needs root to build the base image's filesystem" in result.stderr

@@ -1,0 +1,204 @@
+"""`dockerhello deploy` against the real Docker engine, read back as a user would: over HTTP."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port
+
+pytestmark = pytest.mark.docker
+
+
+def get(port: int, path: str = "/") -> tuple[int, bytes]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return response.status, response.read()
+
+
+def test_deploys_this_repository_and_serves_hello_world(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
+) -> None:
+    port = free_port()
+    result = dockerhello(
+        "deploy", str(REPO), "--app", app_name, "--publish", f"127.0.0.1:{port}", "--base-image", base_image
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"http://localhost:{port}/\n"
+    assert "Step 1/" in result.stderr  # the build was shown as it went
+    assert get(port) == (200, b"Hello, World!")
+
+    container = docker_client.containers.get(app_name)
+    assert container.attrs["State"]["Health"]["Status"] == "healthy"
+    assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert container.attrs["HostConfig"]["PortBindings"] == {
+        "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    }
+    assert container.attrs["Config"]["User"] == "10001:10001"
+    # Gunicorn is PID 1, with 2 x cores + 1 workers by default.
+    code, cmdline = container.exec_run(["cat", "/proc/1/cmdline"])
+    assert code == 0 and isinstance(cmdline, bytes)
+    assert cmdline.split(b"\0")[1:3] == [b"/opt/venv/bin/gunicorn", b"helloworld.wsgi:application"]
+    workers = 2 * len(os.sched_getaffinity(0)) + 1
+    logs = container.logs().decode()
+    assert f"Starting Gunicorn with {workers} workers" in logs
+    assert logs.count("Booting worker with pid") == workers
+    assert '"GET / HTTP/1.1" 200 13' in logs  # the access log goes to stdout
+
+    # The secret is given to the container, not baked into the image.
+    image = docker_client.images.get(f"{app_name}:latest")
+    secret = (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text().strip()
+    assert f"SECRET_KEY={secret}" in container.attrs["Config"]["Env"]
+    assert not any(e.startswith("SECRET_KEY") for e in image.attrs["Config"]["Env"] or [])
+    history = " ".join(str(layer.get("CreatedBy", "")) for layer in image.history())
+    assert secret not in history
+
+    # `check --deploy` against the container's own settings: no errors.
+    code, output = container.exec_run(["python", "manage.py", "check", "--deploy", "--fail-level", "ERROR"])
+    assert code == 0, output
+
+
+def test_redeploy_after_a_code_change_serves_the_new_text_and_leaves_one_container(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path / "project")
+    port = free_port()
+    args = ("deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image)
+    assert dockerhello(*args).exit_code == 0
+    assert get(port) == (200, b"Hello, World!")
+    secret = (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text()
+
+    views = project / "helloworld" / "views.py"
+    views.write_text(views.read_text().replace('"Hello, World!"', '"Hello again, World!"'))
+    result = dockerhello(*args)
+    assert result.exit_code == 0, result.stderr
+    # Only the code layer was rebuilt: the dependency layer came from the cache.
+    assert " ---> Using cache" in result.stderr.split("COPY requirements.txt")[1].split("COPY manage.py")[0]
+    assert get(port) == (200, b"Hello again, World!")
+    assert app_containers(docker_client, app_name) == [app_name]
+    # The same SECRET_KEY across deploys: it is made once per app.
+    assert (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text() == secret
+
+
+def crashing_project(path: Path, base_image: str) -> Path:
+    path.mkdir()
+    (path / "Dockerfile").write_text(
+        f'FROM {base_image}\nCMD ["sh", "-c", "echo starting; echo boom: DATABASE_URL is not set >&2; exit 3"]\n'
+    )
+    return path
+
+
+def test_an_app_that_exits_at_start_fails_with_its_log_and_leaves_no_container(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    project = crashing_project(tmp_path / "crash", base_image)
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert errors[0] == "Error: The container exited at start (exit code 3)"
+    assert "  | starting" in errors
+    assert "  | boom: DATABASE_URL is not set" in errors
+    assert errors[-1] == "Hint: Its last log lines are below; fix the cause and deploy again."
+    assert app_containers(docker_client, app_name) == []
+
+
+def test_a_failed_deploy_leaves_the_previous_release_serving(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    good = copy_project(tmp_path / "good")
+    assert (
+        dockerhello(
+            "deploy", str(good), "--app", app_name, "--publish", str(port), "--base-image", base_image
+        ).exit_code
+        == 0
+    )
+    bad = crashing_project(tmp_path / "bad", base_image)
+    result = dockerhello("deploy", str(bad), "--app", app_name, "--publish", str(port))
+    assert result.exit_code == 4
+    assert get(port) == (200, b"Hello, World!")
+    assert app_containers(docker_client, app_name) == [app_name]
+
+
+def test_a_container_that_never_gets_healthy_fails_with_the_health_output(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    project = tmp_path / "sick"
+    project.mkdir()
+    (project / "Dockerfile").write_text(
+        f"FROM {base_image}\n"
+        'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["sh", "-c", "echo database unreachable; exit 1"]\n'
+        'CMD ["sleep", "600"]\n'
+    )
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
+    assert result.exit_code == 4
+    assert "Error: The container is unhealthy: database unreachable" in result.stderr
+    assert app_containers(docker_client, app_name) == []
+
+
+def test_a_build_error_shows_the_failing_step_and_runs_nothing(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    project = tmp_path / "broken"
+    project.mkdir()
+    (project / "Dockerfile").write_text(f"FROM {base_image}\nRUN echo compiling && exit 7\n")
+    result = dockerhello("deploy", str(project), "--app", app_name)
+    assert result.exit_code == 4
+    assert (
+        "Error: The image did not build: The command '/bin/sh -c echo compiling && exit 7' returned a non-zero code: 7"
+        in result.stderr
+    )
+    assert "  | compiling" in result.stderr
+    assert app_containers(docker_client, app_name) == []
+
+
+def test_a_missing_base_image_names_the_way_out(dockerhello: Dockerhello, app_name: str, docker_client: object) -> None:
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--base-image", "dhtest/does-not-exist:1")
+    assert result.exit_code == 4
+    assert result.stderr.splitlines()[-2:] == [
+        "Error: Base image dhtest/does-not-exist:1 is not on the Docker engine at unix:///var/run/docker.sock",
+        "Hint: Build one without a registry with `dockerhello base build`, or name an image that `docker images` lists.",
+    ]
+
+
+def test_the_default_base_that_cannot_be_pulled_names_base_build(
+    dockerhello: Dockerhello, app_name: str, docker_client: docker.DockerClient
+) -> None:
+    try:
+        docker_client.images.get("python:3.12-slim")
+        pytest.skip("python:3.12-slim is present on this engine, so nothing needs pulling")
+    except docker.errors.ImageNotFound:
+        pass
+    result = dockerhello("deploy", str(REPO), "--app", app_name)
+    assert result.exit_code == 4
+    error, hint = result.stderr.splitlines()[-2:]
+    assert error.startswith("Error: Cannot pull the base image python:3.12-slim: ")
+    assert hint.startswith(
+        "Hint: No registry is reachable from this engine. Build a base image from Debian packages "
+        "with `dockerhello base build`"
+    )
+
+
+def test_a_taken_port_is_reported_and_nothing_is_left(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        project = copy_project(tmp_path / "p")
+        result = dockerhello(
+            "deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image
+        )
+    assert result.exit_code == 4
+    assert (
+        f"Error: Port 127.0.0.1:{port} is already in use on the Docker engine at unix:///var/run/docker.sock"
+        in result.stderr
+    )
+    assert app_containers(docker_client, app_name) == []

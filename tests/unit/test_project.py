@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provision.errors import DockerHelloError
+from provision.project import Publish, load_project, parse_publish
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("8000", Publish("127.0.0.1", 8000)),
+        ("0.0.0.0:80", Publish("0.0.0.0", 80)),
+        ("127.0.0.2:65535", Publish("127.0.0.2", 65535)),
+        ("[::1]:8080", Publish("::1", 8080)),
+    ],
+)
+def test_parse_publish(text: str, expected: Publish) -> None:
+    assert parse_publish(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("abc", "'abc' is not a port number between 1 and 65535"),
+        ("0", "'0' is not a port number between 1 and 65535"),
+        ("70000", "'70000' is not a port number between 1 and 65535"),
+        ("localhost:8000", "'localhost' is not an IP address (expected PORT or IP:PORT, e.g. 127.0.0.1:8000)"),
+        ("::1:8000", "'::1:8000' is ambiguous: write an IPv6 address in brackets, e.g. [::1]:8000"),
+        ("[::1]8000", "'[::1]8000' is not IP:PORT (write an IPv6 address as [::1]:8000)"),
+    ],
+)
+def test_parse_publish_rejects(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_publish(text)
+    assert str(raised.value) == message
+
+
+def test_publish_renders_as_docker_writes_it() -> None:
+    assert str(Publish("::1", 8000)) == "[::1]:8000"
+    assert str(Publish()) == "127.0.0.1:8000"
+
+
+def project(tmp_path: Path, name: str = "My Project", pyproject: str | None = None) -> Path:
+    path = tmp_path / name
+    path.mkdir()
+    (path / "Dockerfile").write_text("FROM scratch\n")
+    if pyproject is not None:
+        (path / "pyproject.toml").write_text(pyproject)
+    return path
+
+
+def test_app_name_comes_from_the_directory_made_valid(tmp_path: Path) -> None:
+    assert load_project(project(tmp_path)).app == "my-project"
+
+
+def test_app_name_comes_from_pyproject_before_the_directory(tmp_path: Path) -> None:
+    path = project(tmp_path, pyproject='[tool.dockerhello]\napp = "hello"\n')
+    assert load_project(path).app == "hello"
+    assert load_project(path, "explicit").app == "explicit"
+
+
+def test_invalid_app_name_is_refused_with_the_rule(tmp_path: Path) -> None:
+    with pytest.raises(DockerHelloError) as raised:
+        load_project(project(tmp_path), "Bad_Name!")
+    assert raised.value.message == "'Bad_Name!' is not a valid app name"
+
+
+def test_missing_dockerfile(tmp_path: Path) -> None:
+    with pytest.raises(DockerHelloError) as raised:
+        load_project(tmp_path)
+    assert raised.value.message == f"No Dockerfile in {tmp_path.resolve()}"
