@@ -71,3 +71,33 @@ class BuildFailed(DeployFailed):
 
 class BaseImageUnavailable(BuildFailed):
     """The Dockerfile's base image is neither local nor pullable."""
+
+
+class MachineNotFound(DockerHelloError):
+    """docker-machine has no machine of that name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f'Docker machine "{name}" does not exist',
+            hint=f"Create it with `dockerhello machine create {name}`, or list machines with `dockerhello machine ls`.",
+        )
+        self.name = name
+
+
+class MachineNotRunning(DockerHelloError):
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f'Machine "{name}" is not running',
+            hint=f"Start it with `dockerhello machine start {name}`.",
+        )
+        self.name = name
+
+
+class CertificateMismatch(DockerHelloError):
+    exit_code = ExitCode.ENGINE_UNREACHABLE
+
+
+class VmNotFound(DockerHelloError):
+    """VirtualBox has no VM of that name (deleted behind docker-machine's back)."""

@@ -1,0 +1,296 @@
+"""docker-machine (0.16.2): the subcommands dockerhello uses, and parsers of their output.
+
+Parsers are pure functions tested on recorded output (tests/data/docker-machine). Where the
+tool has a machine-readable mode it is used: `inspect` (JSON) and `ls --format` with TABs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from provision.errors import (
+    CertificateMismatch,
+    DockerHelloError,
+    MachineNotFound,
+    MachineNotRunning,
+    ToolFailed,
+    ToolNotFound,
+)
+from provision.process import Completed, Runner
+
+PROGRAM = "docker-machine"
+DEFAULT_MACHINE = "default"  # the name docker-machine itself falls back to
+# libmachine/host/host.go
+NAME_RULE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$")
+ENV_VARIABLES = ("DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME")
+# docker-machine turns a literal \t in the template into a TAB (commands/ls.go).
+LS_FIELDS = ("Name", "Active", "DriverName", "State", "URL", "DockerVersion", "Error")
+LS_FORMAT = "\\t".join("{{." + field + "}}" for field in LS_FIELDS)
+
+INSTALL_HINT = (
+    "Install docker-machine: it is archived upstream (docker/machine, last release 0.16.2); GitLab maintains a fork "
+    "with releases at https://gitlab.com/gitlab-org/ci-cd/docker-machine/-/releases (on macOS, Homebrew's "
+    "`brew install docker-machine` installs 0.16.2)."
+)
+
+
+class MachineState(StrEnum):
+    """States as docker-machine prints them (libmachine/state/state.go)."""
+
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    SAVED = "Saved"
+    STOPPED = "Stopped"
+    STOPPING = "Stopping"
+    STARTING = "Starting"
+    ERROR = "Error"
+    TIMEOUT = "Timeout"
+    UNKNOWN = ""
+
+    @classmethod
+    def from_tool(cls, text: str) -> MachineState:
+        try:
+            return cls(text.strip())
+        except ValueError:
+            return cls.UNKNOWN
+
+    def __str__(self) -> str:
+        return self.value or "Unknown"
+
+
+@dataclass(frozen=True)
+class MachineSummary:
+    """One row of `docker-machine ls`."""
+
+    name: str
+    active: bool
+    driver: str
+    state: MachineState
+    url: str | None
+    docker_version: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What `docker-machine inspect` records of a machine (it does not contact the VM)."""
+
+    name: str
+    driver: str
+    ip: str | None
+    cpus: int
+    memory_mb: int
+    disk_mb: int
+    hostonly_cidr: str | None
+    ssh_port: int | None
+    store_path: Path
+
+
+def parse_ls(text: str) -> list[MachineSummary]:
+    """Rows of `docker-machine ls --format LS_FORMAT` (TAB-separated, no header).
+
+    >>> parse_ls("default\\t-\\tvirtualbox\\tStopped\\t\\tUnknown\\t\\n")[0].state
+    <MachineState.STOPPED: 'Stopped'>
+    """
+    machines = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        cells = line.split("\t", len(LS_FIELDS) - 1)
+        cells += [""] * (len(LS_FIELDS) - len(cells))
+        name, active, driver, state, url, version, error = (cell.strip() for cell in cells)
+        machines.append(
+            MachineSummary(
+                name=name,
+                active=active.startswith("*"),
+                driver=driver,
+                state=MachineState.from_tool(state),
+                url=url or None,
+                docker_version=None if version in ("", "Unknown") else version,
+                error=error or None,
+            )
+        )
+    return machines
+
+
+def parse_inspect(text: str) -> Machine:
+    try:
+        data = json.loads(text)
+        driver = data["Driver"]
+        return Machine(
+            name=data["Name"],
+            driver=data["DriverName"],
+            ip=driver.get("IPAddress") or None,
+            cpus=int(driver.get("CPU", 0)),
+            memory_mb=int(driver.get("Memory", 0)),
+            disk_mb=int(driver.get("DiskSize", 0)),
+            hostonly_cidr=driver.get("HostOnlyCIDR") or None,
+            ssh_port=int(driver["SSHPort"]) if driver.get("SSHPort") else None,
+            store_path=Path(data["HostOptions"]["AuthOptions"]["StorePath"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DockerHelloError(f"Unexpected output from docker-machine inspect ({exc!r}): {text[:200]}") from exc
+
+
+# One pattern per shell docker-machine writes for (commands/env.go).
+_ENV_LINE = (
+    re.compile(r'^export (\w+)="(.*)"$'),  # bash, zsh, sh
+    re.compile(r'^set -gx (\w+) "(.*)";$'),  # fish
+    re.compile(r'^\$Env:(\w+) = "(.*)"$'),  # powershell
+    re.compile(r"^SET (\w+)=(.*)$"),  # cmd
+    re.compile(r'^setenv (\w+) "(.*)";$'),  # tcsh
+    re.compile(r'^\(setenv "(\w+)" "(.*)"\)$'),  # emacs
+)
+
+
+def parse_env(text: str) -> dict[str, str]:
+    """The variables `docker-machine env` sets, whatever shell it wrote them for."""
+    variables: dict[str, str] = {}
+    for line in text.splitlines():
+        for pattern in _ENV_LINE:
+            match = pattern.match(line.rstrip("\r"))
+            if match:
+                variables[match.group(1)] = match.group(2)
+                break
+    return variables
+
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
+
+
+def render_env(variables: Mapping[str, str], shell: str, command: str, unset: bool = False) -> str:
+    """Shell code in docker-machine's format for `shell`, with its usage hint naming `command`.
+
+    One difference on purpose: the POSIX hint quotes the substitution, `eval "$(...)"`, so a
+    cert path with spaces survives.
+    """
+    lines: list[str] = []
+    for name, value in variables.items():
+        if shell == "fish":
+            lines.append(f"set -e {name};" if unset else f'set -gx {name} "{value}";')
+        elif shell == "powershell":
+            lines.append(f"Remove-Item Env:\\\\{name}" if unset else f'$Env:{name} = "{value}"')
+        elif shell == "cmd":
+            lines.append(f"SET {name}=" if unset else f"SET {name}={value}")
+        else:
+            lines.append(f"unset {name}" if unset else f'export {name}="{_posix_escape(value)}"')
+    comment, usage = {
+        "fish": ("#", f"eval ({command})"),
+        "powershell": ("#", f"& {command} | Invoke-Expression"),
+        "cmd": ("REM", f"\t@FOR /f \"tokens=*\" %i IN ('{command}') DO @%i"),
+    }.get(shell, ("#", f'eval "$({command})"'))
+    lines.append(f"{comment} Run this command to configure your shell: ")
+    lines.append(f"{comment} {usage}")
+    return "\n".join(lines)
+
+
+def _posix_escape(value: str) -> str:
+    return re.sub(r'(["$`\\])', r"\\\1", value)
+
+
+def check_name(name: str) -> None:
+    if not NAME_RULE.match(name):
+        raise DockerHelloError(
+            f"Invalid machine name {name!r}: docker-machine allows letters, digits, '.' and '-', "
+            "starting with a letter or digit",
+            hint="For example: dockerhello machine create dev",
+        )
+
+
+class DockerMachine:
+    """One method per docker-machine subcommand dockerhello uses."""
+
+    def __init__(self, runner: Runner, program: str = PROGRAM) -> None:
+        self.runner = runner
+        self.program = program
+
+    def available(self) -> bool:
+        return self.runner.which(self.program) is not None
+
+    def _run(self, args: Sequence[str], name: str | None = None, timeout: float = 60) -> Completed:
+        try:
+            done = self.runner.run([self.program, *args], check=False, timeout=timeout)
+        except ToolNotFound:
+            raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
+        if done.returncode != 0:
+            raise classify(done, name)
+        return done
+
+    def version(self) -> str:
+        # "docker-machine version 0.16.2, build bd45ab13"
+        return self._run(["version"]).stdout.strip()
+
+    def ls(self) -> list[MachineSummary]:
+        return parse_ls(self._run(["ls", "--format", LS_FORMAT]).stdout)
+
+    def inspect(self, name: str) -> Machine:
+        return parse_inspect(self._run(["inspect", name], name).stdout)
+
+    def status(self, name: str) -> MachineState:
+        return MachineState.from_tool(self._run(["status", name], name).stdout)
+
+    def ip(self, name: str) -> str:
+        return self._run(["ip", name], name).stdout.strip()
+
+    def env(self, name: str) -> dict[str, str]:
+        """The machine's Docker variables. docker-machine checks the TLS connection first,
+        so a stopped machine or stale certificates fail here with its own words."""
+        return parse_env(self._run(["env", "--shell", "bash", name], name).stdout)
+
+    def exists(self, name: str) -> bool:
+        return any(machine.name == name for machine in self.ls())
+
+    def create(self, name: str, flags: Sequence[str], on_line: Callable[[str], None]) -> None:
+        argv = [self.program, "create", *flags, name]
+        try:
+            done = self.runner.stream(argv, on_line, timeout=1800, check=False)
+        except ToolNotFound:
+            raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
+        if done.returncode != 0:
+            raise classify(done, name)
+
+    def start(self, name: str, on_line: Callable[[str], None]) -> None:
+        self._stream(["start", name], name, on_line)
+
+    def stop(self, name: str, on_line: Callable[[str], None]) -> None:
+        self._stream(["stop", name], name, on_line)
+
+    def rm(self, name: str, force: bool = False) -> str:
+        # -y: dockerhello asks its own question first; -f also drops a broken entry.
+        return self._run(["rm", "-f" if force else "-y", name], name).stdout
+
+    def _stream(self, args: Sequence[str], name: str, on_line: Callable[[str], None]) -> None:
+        try:
+            done = self.runner.stream([self.program, *args], on_line, timeout=600, check=False)
+        except ToolNotFound:
+            raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
+        if done.returncode != 0:
+            raise classify(done, name)
+
+
+def classify(done: Completed, name: str | None) -> DockerHelloError:
+    """docker-machine's failure, in its own words, with what to do about it."""
+    said = (done.stderr + done.stdout).strip()
+    if name is not None:
+        if f'Docker machine "{name}" does not exist' in said or f'Host does not exist: "{name}"' in said:
+            return MachineNotFound(name)
+        if "Host is not running" in said:
+            return MachineNotRunning(name)
+        if "There was an error validating certificates" in said or "x509:" in said:
+            first = next(line for line in said.splitlines() if "x509" in line or "certificates" in line)
+            return CertificateMismatch(
+                f'The TLS certificates of machine "{name}" no longer match it: {first.strip()}',
+                hint=f"Its IP has probably changed: run `docker-machine regenerate-certs -f {name}` (this restarts "
+                "its Docker engine; containers come back through their restart policy).",
+            )
+        if "machine does not exist" in said:
+            return DockerHelloError(
+                f'The VirtualBox VM of machine "{name}" is gone: {said.splitlines()[-1].strip()}',
+                hint=f"Remove the stale entry with `dockerhello machine rm -y {name}` and create it again.",
+            )
+    return ToolFailed(done.argv, done.returncode, done.stderr, done.stdout)
