@@ -13,10 +13,13 @@ from pathlib import Path
 
 import docker
 
+from provision.adapters.docker_machine import DEFAULT_MACHINE, DockerMachine
+from provision.adapters.vboxmanage import VBoxManage
 from provision.console import Console
 from provision.engine import ClientFactory, EngineTarget, connect
 from provision.process import Runner
 from provision.secret_store import SecretStore
+from provision.services.machines import Machines
 
 
 def default_state_dir(environ: Mapping[str, str]) -> Path:
@@ -51,8 +54,27 @@ class App:
         assert self.state_dir is not None
         return SecretStore(self.state_dir)
 
-    def engine_target(self) -> EngineTarget:
-        """The engine the environment names (DOCKER_HOST...), or the local default."""
+    @property
+    def docker_machine(self) -> DockerMachine:
+        return DockerMachine(self.run)
+
+    @property
+    def vboxmanage(self) -> VBoxManage:
+        return VBoxManage(self.run)
+
+    @property
+    def machines(self) -> Machines:
+        return Machines(self.docker_machine, self.console)
+
+    def default_machine(self) -> str:
+        """The machine `eval "$(dockerhello env)"` loaded, else docker-machine's `default`."""
+        return self.environ.get("DOCKER_MACHINE_NAME") or DEFAULT_MACHINE
+
+    def engine_target(self, machine: str | None = None) -> EngineTarget:
+        """The named machine's engine; else the one the environment names (DOCKER_HOST...,
+        as `eval "$(dockerhello env)"` sets them); else the local default."""
+        if machine:
+            return self.machines.engine_target(machine)
         return EngineTarget.from_environ(self.environ)
 
     def client(self, target: EngineTarget) -> docker.DockerClient:

@@ -93,9 +93,29 @@ def connect(target: EngineTarget, timeout: int = DEFAULT_TIMEOUT) -> docker.Dock
                 hint=_cert_hint(target),
             ) from exc
     try:
-        return docker.DockerClient(base_url=target.host, tls=tls_config, version="auto", timeout=timeout)
+        api = _PinnedCAClient(base_url=target.host, tls=tls_config, version="auto", timeout=timeout)
     except docker.errors.DockerException as exc:
         raise unreachable(target, exc) from exc
+    # DockerClient's constructor only makes an APIClient; this one keeps its CA (below).
+    client = docker.DockerClient.__new__(docker.DockerClient)
+    client.api = api
+    return client
+
+
+class _PinnedCAClient(docker.APIClient):
+    """An APIClient whose TLS CA is not replaced by REQUESTS_CA_BUNDLE.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify` path
+    (psf/requests#5209, docker/docker-py#2433, still open), so a machine's engine fails
+    verification exactly for users whose network makes them set those variables: behind a
+    TLS-intercepting proxy. The machine's CA is the only one that can sign its engine.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and isinstance(self.verify, str):
+            settings["verify"] = self.verify
+        return settings
 
 
 def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:

@@ -7,12 +7,15 @@ a suite that silently skipped its end-to-end tests would pass without testing an
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -110,3 +113,79 @@ def copy_project(destination: Path, transform: Callable[[str, str], str] | None 
         text = source.read_text()
         target.write_text(transform(source.name, text) if transform else text)
     return destination
+
+
+STANDINS = Path(__file__).resolve().parent / "standins"
+
+
+@pytest.fixture(scope="session")
+def tls_engine(tmp_path_factory: pytest.TempPathFactory, docker_client: docker.DockerClient) -> Iterator[Any]:
+    """The real local engine behind TLS with client certificates, as a VM's engine is.
+    It also answers on 127.0.0.2, an address its certificate does not name."""
+    from tests.tls_endpoint import TlsEngineEndpoint, make_certs
+
+    certs = make_certs(tmp_path_factory.mktemp("machine-certs"))
+    endpoint = TlsEngineEndpoint(certs, hosts=("127.0.0.1", "127.0.0.2"))
+    endpoint.certs = certs  # type: ignore[attr-defined]
+    yield endpoint
+    endpoint.close()
+
+
+@dataclass
+class MachineWorld:
+    """Stand-in docker-machine and VBoxManage on PATH, each test with its own state."""
+
+    environ: dict[str, str]
+    calls_file: Path
+    storage: Path
+
+    def calls(self, tool: str | None = None) -> list[list[str]]:
+        if not self.calls_file.exists():
+            return []
+        rows = [json.loads(line) for line in self.calls_file.read_text().splitlines()]
+        return [row for row in rows if tool is None or row[0] == tool]
+
+    def forget_calls(self) -> None:
+        self.calls_file.unlink(missing_ok=True)
+
+    def tool(self, *argv: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a stand-in directly, as a user of the real tool would."""
+        return subprocess.run(
+            [str(STANDINS / argv[0]), *argv[1:]],
+            env={**self.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+def make_world(tmp_path: Path, port: int = 2376, certs: Path | None = None) -> MachineWorld:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "DOCKERHELLO_", "STANDIN_"))}
+    calls = tmp_path / "calls.jsonl"
+    environ.update(
+        PATH=f"{STANDINS}{os.pathsep}{environ.get('PATH', '')}",
+        MACHINE_STORAGE_PATH=str(tmp_path / "machine"),
+        VBOX_USER_HOME=str(tmp_path / "vbox"),
+        STANDIN_CALL_LOG=str(calls),
+        STANDIN_DOCKER_PORT=str(port),
+        SHELL="/bin/bash",
+    )
+    if certs is not None:
+        environ["STANDIN_CERTS"] = str(certs)
+    return MachineWorld(environ=environ, calls_file=calls, storage=tmp_path / "machine")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> MachineWorld:
+    """Stand-ins without a Docker engine behind them: for machine and port commands."""
+    return make_world(tmp_path / "world")
+
+
+@pytest.fixture
+def engine_world(tmp_path: Path, tls_engine: Any) -> MachineWorld:
+    """Stand-ins whose machines' engine is the real one, over TLS."""
+    return make_world(tmp_path / "world", port=tls_engine.port, certs=tls_engine.certs)
+
+
+def dockerhello_in(world: MachineWorld, state_dir: Path) -> Dockerhello:
+    return Dockerhello(environ=dict(world.environ), state_dir=state_dir)

@@ -101,7 +101,8 @@ class Deployer:
             if isinstance(exc, docker.errors.APIError):
                 raise DockerHelloError(f"The Docker engine refused: {exc.explanation or exc}") from exc
             raise unreachable(self.target, exc) from exc
-        url = f"http://localhost:{options.publish.host_port}/"
+        host = "localhost" if self.target.is_local else self.target.hostname
+        url = f"http://{host}:{options.publish.host_port}/"
         return DeployResult(project.app, image, container.id or "", url)
 
     # -- build ------------------------------------------------------------------------
