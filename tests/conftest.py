@@ -161,6 +161,7 @@ class MachineWorld:
 
 def make_world(tmp_path: Path, port: int = 2376, certs: Path | None = None) -> MachineWorld:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "DOCKERHELLO_", "STANDIN_"))}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     calls = tmp_path / "calls.jsonl"
     environ.update(
         PATH=f"{STANDINS}{os.pathsep}{environ.get('PATH', '')}",

@@ -110,7 +110,8 @@ class Machines:
         )
 
     def _create_failed(self, spec: MachineSpec, exc: ToolFailed, keep: bool) -> DockerHelloError:
-        said = exc.stderr.strip()
+        # create's output is streamed with stderr merged in: its last lines say why it failed.
+        said = (exc.stderr or exc.stdout).strip()
         last = [line for line in said.splitlines() if line.strip()]
         message = f"docker-machine create failed: {last[-1] if last else exc.message}"
         if "E_ACCESSDENIED" in said:
