@@ -103,6 +103,7 @@ class TlsEngineEndpoint:
             listener.listen(64)
             self.listeners.append(listener)
         self.rejected = 0
+        self.served = 0  # authenticated connections forwarded to the engine
         self._stopping = threading.Event()
         for listener in self.listeners:
             threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
@@ -122,6 +123,7 @@ class TlsEngineEndpoint:
             self.rejected += 1
             conn.close()
             return
+        self.served += 1
         engine = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             engine.connect(self.upstream)

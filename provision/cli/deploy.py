@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from provision.app import App
 from provision.cli import cli, pass_app
+from provision.engine import EngineTarget
 from provision.project import Publish, load_project, parse_publish
 from provision.services.deploy import Deployer, DeployOptions
 
@@ -46,6 +48,13 @@ def publish_option(ctx: click.Context, param: click.Parameter, value: str) -> Pu
     "`dockerhello base build`. Default: the Dockerfile's own (python:3.12-slim).",
 )
 @click.option(
+    "--machine",
+    "machine_name",
+    metavar="NAME",
+    help="Deploy to this Docker Machine VM's engine (over TLS, with its certificates). Without it: the engine "
+    'DOCKER_HOST names, e.g. after `eval "$(dockerhello env)"`, else the local one.',
+)
+@click.option(
     "--health-timeout",
     type=click.FloatRange(min=1),
     default=120,
@@ -55,7 +64,13 @@ def publish_option(ctx: click.Context, param: click.Parameter, value: str) -> Pu
 )
 @pass_app
 def deploy(
-    app: App, path: Path, app_name: str | None, publish: Publish, base_image: str | None, health_timeout: float
+    app: App,
+    path: Path,
+    app_name: str | None,
+    publish: Publish,
+    base_image: str | None,
+    machine_name: str | None,
+    health_timeout: float,
 ) -> None:
     """Build the image of the project at PATH and run it, replacing the previous deploy.
 
@@ -69,15 +84,30 @@ def deploy(
     The previous container serves until the new one starts, and serves again if the
     new one fails; nothing is left behind by a failure.
 
-    The engine is the one DOCKER_HOST (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) names,
-    or the local one.
+    The engine is --machine's, else the one DOCKER_HOST (with DOCKER_TLS_VERIFY,
+    DOCKER_CERT_PATH) names, else the local one. On a machine the container listens on
+    the VM's port, reachable only from this host; `dockerhello forward-port 8000` then
+    makes it http://localhost:8000.
     """
     project = load_project(path, app_name)
-    target = app.engine_target()
+    target = app.engine_target(machine_name)
     app.console.info(f"Deploying {project.app} to the {target.describe()}")
+    options = DeployOptions(publish=publish, base_image=base_image, health_timeout=health_timeout)
+    if target.machine:
+        options = for_machine(options, target)
     deployer = Deployer(app.client(target), target, app.console, app.secrets)
-    result = deployer.deploy(
-        project, DeployOptions(publish=publish, base_image=base_image, health_timeout=health_timeout)
-    )
+    result = deployer.deploy(project, options)
     app.console.info(f"{result.app} is up ({result.image}, container {result.container_id[:12]})")
+    if target.machine:
+        port = publish.host_port
+        app.console.info(
+            f"To reach it at http://localhost:{port}: dockerhello forward-port {port} --machine {target.machine}"
+        )
     app.console.result(result.url)
+
+
+def for_machine(options: DeployOptions, target: EngineTarget) -> DeployOptions:
+    """Inside a VM, listen on all its interfaces: VirtualBox's NAT forwards to the guest's
+    address, not its loopback. The VM's IP joins ALLOWED_HOSTS, so http://VM-IP:PORT works too."""
+    hosts = f"localhost,127.0.0.1,[::1],{target.hostname}"
+    return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
