@@ -7,7 +7,8 @@ so tests build one with their own environment, PATH of stand-ins and output stre
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import webbrowser
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class App:
     runner: Runner | None = None
     connect: ClientFactory = connect
     state_dir: Path | None = None
+    open_url: Callable[[str], bool] = webbrowser.open
 
     def __post_init__(self) -> None:
         if self.runner is None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from provision.app import App
 from provision.cli import cli, pass_app
-from provision.engine import EngineTarget
 from provision.project import Publish, load_project, parse_publish
-from provision.services.deploy import Deployer, DeployOptions
+from provision.services.deploy import Deployer, DeployOptions, options_for
 
 
 def publish_option(ctx: click.Context, param: click.Parameter, value: str) -> Publish:
@@ -93,8 +91,7 @@ def deploy(
     target = app.engine_target(machine_name)
     app.console.info(f"Deploying {project.app} to the {target.describe()}")
     options = DeployOptions(publish=publish, base_image=base_image, health_timeout=health_timeout)
-    if target.machine:
-        options = for_machine(options, target)
+    options = options_for(target, options)
     deployer = Deployer(app.client(target), target, app.console, app.secrets)
     result = deployer.deploy(project, options)
     app.console.info(f"{result.app} is up ({result.image}, container {result.container_id[:12]})")
@@ -104,10 +101,3 @@ def deploy(
             f"To reach it at http://localhost:{port}: dockerhello forward-port {port} --machine {target.machine}"
         )
     app.console.result(result.url)
-
-
-def for_machine(options: DeployOptions, target: EngineTarget) -> DeployOptions:
-    """Inside a VM, listen on all its interfaces: VirtualBox's NAT forwards to the guest's
-    address, not its loopback. The VM's IP joins ALLOWED_HOSTS, so http://VM-IP:PORT works too."""
-    hosts = f"localhost,127.0.0.1,[::1],{target.hostname}"
-    return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))

@@ -19,7 +19,7 @@ import http.client
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import docker
@@ -59,6 +59,17 @@ class DeployResult:
     image: str
     container_id: str
     url: str
+
+
+def options_for(target: EngineTarget, options: DeployOptions) -> DeployOptions:
+    """Adjust options to the engine. Inside a docker-machine VM the container listens on all
+    the VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
+    loopback (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so
+    that http://VM-IP:PORT works as well as a forwarded http://localhost:PORT."""
+    if not target.machine:
+        return options
+    hosts = f"localhost,127.0.0.1,[::1],{target.hostname}"
+    return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
 
 
 def http_probe(host: str, port: int, path: str) -> int | None:
