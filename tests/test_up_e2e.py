@@ -31,7 +31,7 @@ def test_up_creates_the_machine_forwards_the_port_and_deploys(
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"http://localhost:{port}/\n"
     assert "Up on machine dev." in result.stderr
-    assert [c for c in engine_world.calls("docker-machine") if c[1] == "create"][0][-1] == "dev"
+    assert next(c for c in engine_world.calls("docker-machine") if c[1] == "create")[-1] == "dev"
     assert [
         "VBoxManage",
         "controlvm",
@@ -55,7 +55,12 @@ def test_up_without_virtualbox_deploys_locally_and_says_so(
 ) -> None:
     environ = {**world.environ, "PATH": os.environ["PATH"]}  # no stand-ins: no VirtualBox here
     opened: list[str] = []
-    app = App(environ=environ, state_dir=tmp_path / "state", open_url=lambda url: opened.append(url) or True)
+
+    def open_url(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    app = App(environ=environ, state_dir=tmp_path / "state", open_url=open_url)
     port = free_port()
     result = CliRunner().invoke(
         cli, ["up", str(REPO), "--app", app_name, "--port", str(port), "--base-image", base_image, "--open"],
