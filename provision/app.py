@@ -20,6 +20,7 @@ from provision.console import Console
 from provision.engine import ClientFactory, EngineTarget, connect
 from provision.process import Runner
 from provision.secret_store import SecretStore
+from provision.services.deploy import Deployer
 from provision.services.machines import Machines
 
 
@@ -81,6 +82,10 @@ class App:
 
     def client(self, target: EngineTarget) -> docker.DockerClient:
         return self.connect(target)
+
+    def deployer(self, target: EngineTarget) -> Deployer:
+        assert self.state_dir is not None
+        return Deployer(self.client(target), target, self.console, self.secrets, self.run, self.state_dir)
 
     @classmethod
     def from_os(cls, quiet: bool = False) -> App:

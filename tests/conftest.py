@@ -92,12 +92,26 @@ def app_name(docker_client: docker.DockerClient) -> Iterator[str]:
     yield name
     for container in docker_client.containers.list(all=True, filters={"label": f"dockerhello.app={name}"}):
         container.remove(force=True)
+    for network in docker_client.networks.list(names=[f"dockerhello-{name}"]):
+        network.remove()
+    for volume in docker_client.volumes.list(filters={"name": name}):
+        volume.remove(force=True)
+    # A proxy built on one of the app's images goes first: it is that image's child.
+    for image in docker_client.images.list(filters={"label": "dockerhello.proxy-base"}):
+        if image.labels.get("dockerhello.proxy-base", "").startswith(f"{name}:"):
+            docker_client.images.remove(image.id or "", force=True)
     for image in docker_client.images.list(name=name):
         docker_client.images.remove(image.id or "", force=True)
 
 
 def app_containers(client: docker.DockerClient, app: str) -> list[str]:
+    """Every container of the app: its proxy (named APP) and its release containers."""
     return sorted(c.name or "" for c in client.containers.list(all=True, filters={"label": f"dockerhello.app={app}"}))
+
+
+def release_containers(client: docker.DockerClient, app: str) -> list[Any]:
+    found = client.containers.list(all=True, filters={"label": [f"dockerhello.app={app}", "dockerhello.role=release"]})
+    return [client.containers.get(c.id or "") for c in found]  # list() gives summaries; get() the full inspect
 
 
 def copy_project(destination: Path, transform: Callable[[str, str], str] | None = None) -> Path:

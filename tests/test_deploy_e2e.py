@@ -1,15 +1,19 @@
-"""`dockerhello deploy` against the real Docker engine, read back as a user would: over HTTP."""
+"""`dockerhello deploy` against the real Docker engine, read back as a user would: over HTTP.
+
+Every test publishes on a free port: port 8000 may be in use on the machine running them.
+"""
 
 from __future__ import annotations
 
 import os
+import socket
 import urllib.request
 from pathlib import Path
 
 import docker
 import pytest
 
-from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port
+from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port, release_containers
 
 pytestmark = pytest.mark.docker
 
@@ -31,12 +35,14 @@ def test_deploys_this_repository_and_serves_hello_world(
     assert "Step 1/" in result.stderr  # the build was shown as it went
     assert get(port) == (200, b"Hello, World!")
 
-    container = docker_client.containers.get(app_name)
+    # The app's name is its front door, the proxy; the release runs behind it.
+    proxy = docker_client.containers.get(app_name)
+    assert proxy.attrs["HostConfig"]["PortBindings"] == {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert proxy.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    [container] = release_containers(docker_client, app_name)
     assert container.attrs["State"]["Health"]["Status"] == "healthy"
     assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
-    assert container.attrs["HostConfig"]["PortBindings"] == {
-        "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
-    }
+    assert not container.attrs["HostConfig"]["PortBindings"]  # reachable only through the proxy
     assert container.attrs["Config"]["User"] == "10001:10001"
     # Gunicorn is PID 1, with 2 x cores + 1 workers by default.
     code, cmdline = container.exec_run(["cat", "/proc/1/cmdline"])
@@ -49,7 +55,8 @@ def test_deploys_this_repository_and_serves_hello_world(
     assert '"GET / HTTP/1.1" 200 13' in logs  # the access log goes to stdout
 
     # The secret is given to the container, not baked into the image.
-    image = docker_client.images.get(f"{app_name}:latest")
+    image = docker_client.images.get(container.attrs["Image"])
+    assert f"{app_name}:latest" in image.tags
     secret = (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text().strip()
     assert f"SECRET_KEY={secret}" in container.attrs["Config"]["Env"]
     assert not any(e.startswith("SECRET_KEY") for e in image.attrs["Config"]["Env"] or [])
@@ -66,19 +73,21 @@ def test_redeploy_after_a_code_change_serves_the_new_text_and_leaves_one_contain
 ) -> None:
     project = copy_project(tmp_path / "project")
     port = free_port()
-    args = ("deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image)
-    assert dockerhello(*args).exit_code == 0
+    first = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image)
+    assert first.exit_code == 0, first.stderr
     assert get(port) == (200, b"Hello, World!")
     secret = (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text()
 
     views = project / "helloworld" / "views.py"
     views.write_text(views.read_text().replace('"Hello, World!"', '"Hello again, World!"'))
-    result = dockerhello(*args)
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image)
     assert result.exit_code == 0, result.stderr
     # Only the code layer was rebuilt: the dependency layer came from the cache.
     assert " ---> Using cache" in result.stderr.split("COPY requirements.txt")[1].split("COPY manage.py")[0]
     assert get(port) == (200, b"Hello again, World!")
-    assert app_containers(docker_client, app_name) == [app_name]
+    # One release container is left, behind the proxy.
+    assert len(release_containers(docker_client, app_name)) == 1
+    assert len(app_containers(docker_client, app_name)) == 2
     # The same SECRET_KEY across deploys: it is made once per app.
     assert (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text() == secret
 
@@ -96,14 +105,15 @@ def test_an_app_that_exits_at_start_fails_with_its_log_and_leaves_no_container(
 ) -> None:
     project = crashing_project(tmp_path / "crash", base_image)
     result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
-    assert result.exit_code == 4
+    assert result.exit_code == 4, result.stderr
     assert result.stdout == ""
     errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
     assert errors[0] == "Error: The container exited at start (exit code 3)"
     assert "  | starting" in errors
     assert "  | boom: DATABASE_URL is not set" in errors
     assert errors[-1] == "Hint: Its last log lines are below; fix the cause and deploy again."
-    assert app_containers(docker_client, app_name) == []
+    assert app_containers(docker_client, app_name) == []  # the proxy of this first deploy is gone too
+    assert docker_client.networks.list(names=[f"dockerhello-{app_name}"]) == []
 
 
 def test_a_failed_deploy_leaves_the_previous_release_serving(
@@ -111,17 +121,16 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(
 ) -> None:
     port = free_port()
     good = copy_project(tmp_path / "good")
-    assert (
-        dockerhello(
-            "deploy", str(good), "--app", app_name, "--publish", str(port), "--base-image", base_image
-        ).exit_code
-        == 0
-    )
+    result = dockerhello("deploy", str(good), "--app", app_name, "--publish", str(port), "--base-image", base_image)
+    assert result.exit_code == 0, result.stderr
+    [serving] = release_containers(docker_client, app_name)
     bad = crashing_project(tmp_path / "bad", base_image)
     result = dockerhello("deploy", str(bad), "--app", app_name, "--publish", str(port))
     assert result.exit_code == 4
     assert get(port) == (200, b"Hello, World!")
-    assert app_containers(docker_client, app_name) == [app_name]
+    # Untouched: the same container, never stopped.
+    [still] = release_containers(docker_client, app_name)
+    assert (still.id, still.attrs["State"]["StartedAt"]) == (serving.id, serving.attrs["State"]["StartedAt"])
 
 
 def test_a_container_that_never_gets_healthy_fails_with_the_health_output(
@@ -146,7 +155,7 @@ def test_a_build_error_shows_the_failing_step_and_runs_nothing(
     project = tmp_path / "broken"
     project.mkdir()
     (project / "Dockerfile").write_text(f"FROM {base_image}\nRUN echo compiling && exit 7\n")
-    result = dockerhello("deploy", str(project), "--app", app_name)
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
     assert result.exit_code == 4
     assert (
         "Error: The image did not build: The command '/bin/sh -c echo compiling && exit 7' returned a non-zero code: 7"
@@ -157,7 +166,9 @@ def test_a_build_error_shows_the_failing_step_and_runs_nothing(
 
 
 def test_a_missing_base_image_names_the_way_out(dockerhello: Dockerhello, app_name: str, docker_client: object) -> None:
-    result = dockerhello("deploy", str(REPO), "--app", app_name, "--base-image", "dhtest/does-not-exist:1")
+    result = dockerhello(
+        "deploy", str(REPO), "--app", app_name, "--publish", str(free_port()), "--base-image", "dhtest/does-not-exist:1"
+    )
     assert result.exit_code == 4
     assert result.stderr.splitlines()[-2:] == [
         "Error: Base image dhtest/does-not-exist:1 is not on the Docker engine at unix:///var/run/docker.sock",
@@ -173,7 +184,7 @@ def test_the_default_base_that_cannot_be_pulled_names_base_build(
         pytest.skip("python:3.12-slim is present on this engine, so nothing needs pulling")
     except docker.errors.ImageNotFound:
         pass
-    result = dockerhello("deploy", str(REPO), "--app", app_name)
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(free_port()))
     assert result.exit_code == 4
     error, hint = result.stderr.splitlines()[-2:]
     assert error.startswith("Error: Cannot pull the base image python:3.12-slim: ")
@@ -183,11 +194,9 @@ def test_the_default_base_that_cannot_be_pulled_names_base_build(
     )
 
 
-def test_a_taken_port_is_reported_and_nothing_is_left(
+def test_a_taken_port_is_found_before_anything_is_built(
     dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
 ) -> None:
-    import socket
-
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -197,8 +206,10 @@ def test_a_taken_port_is_reported_and_nothing_is_left(
             "deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image
         )
     assert result.exit_code == 4
-    assert (
-        f"Error: Port 127.0.0.1:{port} is already in use on the Docker engine at unix:///var/run/docker.sock"
-        in result.stderr
-    )
+    assert result.stderr.splitlines()[-2:] == [
+        f"Error: Port 127.0.0.1:{port} is already in use on this host",
+        "Hint: Stop what listens there (`ss -ltnp 'sport = :PORT'` shows it), or publish elsewhere with --publish, "
+        "e.g. --publish 127.0.0.1:8001.",
+    ]
+    assert "Step 1/" not in result.stderr
     assert app_containers(docker_client, app_name) == []

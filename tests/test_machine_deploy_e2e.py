@@ -12,7 +12,7 @@ import docker
 import pytest
 
 from provision.adapters.docker_machine import parse_env
-from tests.conftest import REPO, Dockerhello, MachineWorld, dockerhello_in, free_port
+from tests.conftest import REPO, Dockerhello, MachineWorld, dockerhello_in, free_port, release_containers
 
 pytestmark = pytest.mark.docker
 
@@ -45,10 +45,11 @@ def test_deploy_to_a_machine_over_tls_serves_hello_world(
     assert f"To reach it at http://localhost:{port}: dockerhello forward-port {port} --machine dev" in result.stderr
     assert get(port) == b"Hello, World!"
     assert tls_engine.served > served_before  # it went through the TLS endpoint
-    container = docker_client.containers.get(app_name)
-    # Inside the VM the container listens on every interface, for VirtualBox's NAT.
-    assert container.attrs["HostConfig"]["PortBindings"]["8000/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": str(port)}]
-    assert "ALLOWED_HOSTS=localhost,127.0.0.1,[::1],127.0.0.1" in container.attrs["Config"]["Env"]
+    proxy = docker_client.containers.get(app_name)
+    # Inside the VM the app listens on every interface, for VirtualBox's NAT.
+    assert proxy.attrs["HostConfig"]["PortBindings"]["8000/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": str(port)}]
+    [release] = release_containers(docker_client, app_name)
+    assert "ALLOWED_HOSTS=localhost,127.0.0.1,[::1],127.0.0.1" in release.attrs["Config"]["Env"]
     assert "DOCKER_HOST" not in os.environ  # the user's environment was not changed
 
 

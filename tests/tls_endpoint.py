@@ -130,8 +130,9 @@ class TlsEngineEndpoint:
         except OSError:
             tls.close()
             return
-        threading.Thread(target=_pump, args=(engine, tls), daemon=True).start()
-        _pump(tls, engine)
+        done = threading.Barrier(2, action=lambda: _close(tls, engine))
+        threading.Thread(target=_pump, args=(engine, tls, done), daemon=True).start()
+        _pump(tls, engine, done)
 
     def close(self) -> None:
         self._stopping.set()
@@ -140,7 +141,14 @@ class TlsEngineEndpoint:
                 listener.close()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(source: socket.socket, sink: socket.socket, done: threading.Barrier) -> None:
+    """Copy one direction; at its end, half-close the sink as the peer did.
+
+    Hijacked connections (exec, attach) end with a half-close from the engine; passing it
+    on, rather than closing, lets the client read to the end. shutdown() is called on the
+    plain socket: SSLSocket.shutdown() would drop the TLS layer the other direction uses,
+    and close() alone does not wake a thread blocked in recv().
+    """
     try:
         while True:
             data = source.recv(65536)
@@ -149,7 +157,15 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
             sink.sendall(data)
     except OSError:
         pass
-    finally:
-        for s in (source, sink):
-            with contextlib.suppress(OSError):
-                s.close()
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sink, socket.SHUT_WR)
+    with contextlib.suppress(threading.BrokenBarrierError):
+        done.wait(timeout=3600)
+
+
+def _close(*sockets: socket.socket) -> None:
+    for s in sockets:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(s, socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            s.close()

@@ -9,7 +9,7 @@ import click
 from provision.app import App
 from provision.cli import cli, pass_app
 from provision.project import Publish, load_project, parse_publish
-from provision.services.deploy import Deployer, DeployOptions, options_for
+from provision.services.deploy import DeployOptions, options_for
 
 
 def publish_option(ctx: click.Context, param: click.Parameter, value: str) -> Publish:
@@ -92,9 +92,8 @@ def deploy(
     app.console.info(f"Deploying {project.app} to the {target.describe()}")
     options = DeployOptions(publish=publish, base_image=base_image, health_timeout=health_timeout)
     options = options_for(target, options)
-    deployer = Deployer(app.client(target), target, app.console, app.secrets)
-    result = deployer.deploy(project, options)
-    app.console.info(f"{result.app} is up ({result.image}, container {result.container_id[:12]})")
+    result = app.deployer(target).deploy(project, options)
+    app.console.info(f"{result.app} is up: release {result.release} ({result.image})")
     if target.machine:
         port = publish.host_port
         app.console.info(

@@ -45,7 +45,7 @@ def up(
     at PATH there and waits until it is healthy. Elsewhere it deploys to the local Docker
     engine and says so. Safe to run twice. Prints the URL.
     """
-    runner = Up(app.docker_machine, app.vboxmanage, app.connect, app.console, app.secrets, app.engine_target())
+    runner = Up(app.docker_machine, app.vboxmanage, app.deployer, app.console, app.engine_target())
     spec = MachineSpec(name=machine_name)
     result = runner.run(path, app_name, spec, port, base_image)
     app.console.info(f"Up{f' on machine {result.machine}' if result.machine else ' on the local engine'}.")

@@ -1,15 +1,14 @@
-"""Build the project's image and swap the app's container for one running it.
+"""Deploy: build a release, run it beside the one serving, switch only once it is healthy.
 
-The sequence keeps the app as available as one published port allows:
+1. Under a per-app lock, check the published port before anything is built or stopped.
+2. Build the image APP:RELEASE (and APP:latest) while the current release keeps serving.
+3. Run the release as container APP-RELEASE on the app's network, hardened, no port of its own.
+4. Wait until Docker calls it healthy and GET / answers 200 from the proxy's side.
+5. Point the proxy at it (nginx graceful reload), check the published URL answers with the
+   new release, let the old one drain, then stop and remove it.
 
-1. build the image while the previous container keeps serving;
-2. create the new container (not started) as `APP.next`;
-3. stop the previous container `APP`, keeping it;
-4. start `APP.next` and wait until Docker calls it healthy and `/` answers 200;
-5. success: remove the previous container and rename `APP.next` to `APP`;
-   failure or Ctrl-C: remove `APP.next` and start the previous container again.
-
-Either way no stray container is left, and a failure leaves what served before serving.
+A failure at any step before 5 (build error, exit at start, unhealthy, timeout, Ctrl-C)
+removes the new container and leaves the proxy and the serving release untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -30,16 +31,30 @@ from docker.models.containers import Container
 from provision.console import Console
 from provision.engine import EngineTarget, unreachable
 from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, DockerHelloError
+from provision.process import Runner
 from provision.project import Project, Publish
 from provision.secret_store import SecretStore
+from provision.services.proxy import LABEL_APP, LABEL_ROLE, Proxy, ProxySpec, network_name, proxy_name
+from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 
 CONTAINER_PORT = 8000
-LABEL_APP = "dockerhello.app"
+LABEL_RELEASE = "dockerhello.release"
+LABEL_GIT = "dockerhello.git"
 # Gunicorn's graceful timeout (25 s in start.sh) must fit inside this.
 STOP_TIMEOUT = 30
 LOG_LINES = 30
 
-Probe = Callable[[str, int, str], int | None]
+
+@dataclass(frozen=True)
+class Hardening:
+    """Container hardening, on by default; each can be switched off for an app that needs it."""
+
+    read_only: bool = True  # root filesystem read-only, a tmpfs on /tmp
+    drop_capabilities: bool = True
+    no_new_privileges: bool = True
+    allow_root: bool = False  # an image without USER runs as 10001 unless allowed
+    memory: str | None = "512m"
+    cpus: float | None = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,23 +62,27 @@ class DeployOptions:
     publish: Publish = field(default_factory=Publish)
     base_image: str | None = None
     health_timeout: float = 120.0
-    # Engine-side host IP to bind; a machine target binds all interfaces inside the VM so
-    # that VirtualBox's NAT can reach it, while the host-side rule stays on 127.0.0.1.
+    # Engine-side address to bind; a machine target binds all of the VM's interfaces.
     bind_ip: str | None = None
     environment: tuple[tuple[str, str], ...] = ()
+    hardening: Hardening = field(default_factory=Hardening)
+    keep: int = 5  # release images kept
+    wait_for_lock: bool = True
+    drain: float = 2.0  # seconds the old release keeps its in-flight requests after the switch
 
 
 @dataclass(frozen=True)
 class DeployResult:
     app: str
+    release: str
     image: str
     container_id: str
     url: str
 
 
 def options_for(target: EngineTarget, options: DeployOptions) -> DeployOptions:
-    """Adjust options to the engine. Inside a docker-machine VM the container listens on all
-    the VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
+    """Adjust options to the engine. Inside a docker-machine VM the app listens on all the
+    VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
     loopback (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so
     that http://VM-IP:PORT works as well as a forwarded http://localhost:PORT."""
     if not target.machine:
@@ -72,12 +91,14 @@ def options_for(target: EngineTarget, options: DeployOptions) -> DeployOptions:
     return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
 
 
-def http_probe(host: str, port: int, path: str) -> int | None:
-    """Status of GET http://host:port/path sent as a browser on localhost would, or None."""
+def release_header(host: str, port: int) -> str | None:
+    """The release the published URL serves, from the proxy's X-Dockerhello-Release."""
     conn = http.client.HTTPConnection(host, port, timeout=3)
     try:
-        conn.request("GET", path, headers={"Host": f"localhost:{port}"})
-        return conn.getresponse().status
+        conn.request("GET", "/", headers={"Host": f"localhost:{port}"})
+        response = conn.getresponse()
+        response.read()
+        return response.getheader("X-Dockerhello-Release")
     except OSError:
         return None
     finally:
@@ -91,44 +112,119 @@ class Deployer:
         target: EngineTarget,
         console: Console,
         secrets: SecretStore,
-        probe: Probe = http_probe,
+        runner: Runner,
+        state_dir: Path,
+        served_release: Callable[[str, int], str | None] = release_header,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self.target = target
         self.console = console
         self.secrets = secrets
-        self.probe = probe
+        self.runner = runner
+        self.state_dir = state_dir
+        self.served_release = served_release
         self.sleep = sleep
+        self.proxy = Proxy(client, console)
 
-    # -- the whole deploy -------------------------------------------------------------
+    def store(self, app: str) -> ReleaseStore:
+        return ReleaseStore(self.state_dir, app, self.target.host)
+
+    # -- entry points -------------------------------------------------------------------
 
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
-        image = f"{project.app}:latest"
-        try:
-            self.build(project, image, options.base_image)
-            container = self.replace(project.app, image, options)
-        except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-            if isinstance(exc, docker.errors.APIError):
-                raise DockerHelloError(f"The Docker engine refused: {exc.explanation or exc}") from exc
-            raise unreachable(self.target, exc) from exc
-        host = "localhost" if self.target.is_local else self.target.hostname
-        url = f"http://{host}:{options.publish.host_port}/"
-        return DeployResult(project.app, image, container.id or "", url)
+        store = self.store(project.app)
+        with self._engine_errors(), store.lock(options.wait_for_lock, self.console.info):
+            self.check_port(project.app, options)
+            release_id, commit = new_release_id(project.path, self.runner)
+            image = f"{project.app}:{release_id}"
+            release = Release(release_id, image, commit, _now(), ReleaseState.BUILDING)
+            store.add(release)
+            try:
+                built_on = self.build(project, image, options.base_image, release)
+            except BaseException as exc:
+                store.mark(release_id, ReleaseState.FAILED, f"build: {_reason(exc)}")
+                raise
+            return self._release(project.app, release, options, store, proxy_base=built_on)
 
-    # -- build ------------------------------------------------------------------------
+    def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
+        store = self.store(app)
+        with self._engine_errors(), store.lock(options.wait_for_lock, self.console.info):
+            if release_id:
+                release = store.find(release_id)
+            else:
+                found = store.previous_healthy()
+                if found is None:
+                    raise DockerHelloError(
+                        f"{app} has no earlier healthy release to go back to",
+                        hint="`dockerhello releases` lists what there is.",
+                    )
+                release = found
+            if release.state is ReleaseState.ACTIVE:
+                raise DockerHelloError(f"Release {release.id} is the one serving already")
+            try:
+                self.client.images.get(release.image)
+            except docker.errors.ImageNotFound:
+                raise DockerHelloError(
+                    f"The image of release {release.id} ({release.image}) is no longer on the engine",
+                    hint="It was pruned; deploy that commit again instead.",
+                ) from None
+            self.console.step(f"Rolling {app} back to release {release.id}")
+            self.check_port(app, options)
+            return self._release(app, release, options, store, rollback=True)
 
-    def build(self, project: Project, image: str, base_image: str | None) -> str:
-        self.console.step(f"Building image {image} from {project.path}")
+    # -- checks and build ---------------------------------------------------------------
+
+    def check_port(self, app: str, options: DeployOptions) -> None:
+        """Find a taken published port before anything is built or stopped."""
+        publish = options.publish
+        proxy = self.proxy.get(app)
+        if proxy is not None and proxy.labels.get(LABEL_ROLE) == "proxy":
+            bound = proxy.attrs["HostConfig"].get("PortBindings", {}).get(f"{CONTAINER_PORT}/tcp") or [{}]
+            if str(bound[0].get("HostPort")) != str(publish.host_port):
+                raise DockerHelloError(
+                    f"{app} is published on port {bound[0].get('HostPort')}, not {publish.host_port}",
+                    hint=f"Deploy with --publish {bound[0].get('HostIp') or '0.0.0.0'}:{bound[0].get('HostPort')}, "
+                    f"or `dockerhello down --app {app}` first to move it.",
+                )
+            return
+        for container in self.client.containers.list():
+            if container.name == app:  # a container of an earlier dockerhello, replaced below
+                continue
+            for bindings in (container.attrs["HostConfig"].get("PortBindings") or {}).values():
+                for binding in bindings or []:
+                    if str(binding.get("HostPort")) == str(publish.host_port):
+                        raise DeployFailed(
+                            f"Port {publish} is already published by container {container.name}",
+                            hint="Stop it, or publish elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
+                        )
+        if self.target.is_local:
+            import socket
+
+            with socket.socket() as probe:
+                try:
+                    probe.bind((publish.host_ip, publish.host_port))
+                except OSError:
+                    legacy = self.proxy.get(app)
+                    if legacy is None:
+                        raise DeployFailed(
+                            f"Port {publish} is already in use on this host",
+                            hint="Stop what listens there (`ss -ltnp 'sport = :PORT'` shows it), or publish "
+                            "elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
+                        ) from None
+
+    def build(self, project: Project, image: str, base_image: str | None, release: Release) -> str | None:
+        """Build the release's image; returns the image its last stage was built FROM."""
+        self.console.step(f"Building {image} from {project.path}")
         buildargs = {"BASE_IMAGE": base_image} if base_image else None
         if base_image:
             self._require_local_image(base_image)
         recent: list[str] = []
         current_step = ""
-        # ARG defaults seen so far, to name the base image when FROM uses a build argument.
-        build_args: dict[str, str] = {}
-        image_id = ""
-        for chunk in self._build_stream(project, image, buildargs):
+        build_args: dict[str, str] = {}  # ARG defaults seen, to name a base image given by one
+        last_from: str | None = None
+        labels = {LABEL_APP: project.app, LABEL_RELEASE: release.id, LABEL_GIT: release.git or ""}
+        for chunk in self._build_stream(project, image, buildargs, labels):
             if "stream" in chunk:
                 text = chunk["stream"]
                 self.console.stream(text)
@@ -136,19 +232,23 @@ class Deployer:
                     if line.startswith("Step "):
                         current_step = line
                         build_args.update(parse_arg_step(line))
+                        if " : FROM " in line:
+                            last_from = expand_args(
+                                line.split(" : FROM ", 1)[1].split()[0], {**build_args, **(buildargs or {})}
+                            )
                     if line.strip():
                         recent = [*recent[-(LOG_LINES - 1) :], line]
             elif "status" in chunk:  # base image pull progress
                 self.console.stream(f"{chunk['status']} {chunk.get('progress', '')}".rstrip() + "\n")
-            elif "aux" in chunk:
-                image_id = chunk["aux"].get("ID", image_id)
             elif "error" in chunk:
-                raise self._build_error(
-                    chunk["error"].strip(), current_step, {**build_args, **(buildargs or {})}, recent
-                )
-        return image_id
+                build_args.update(buildargs or {})
+                raise self._build_error(chunk["error"].strip(), current_step, build_args, recent)
+        self.client.images.get(image).tag(project.app, "latest")
+        return last_from
 
-    def _build_stream(self, project: Project, image: str, buildargs: dict[str, str] | None) -> Iterator[dict[str, Any]]:
+    def _build_stream(
+        self, project: Project, image: str, buildargs: dict[str, str] | None, labels: dict[str, str]
+    ) -> Iterator[dict[str, Any]]:
         # The low-level API streams as the build goes; images.build() only returns at the end.
         return self.client.api.build(
             path=str(project.path),
@@ -157,7 +257,7 @@ class Deployer:
             rm=True,
             forcerm=True,  # no intermediate containers left behind by a failed step
             decode=True,
-            labels={LABEL_APP: project.app},
+            labels=labels,
         )
 
     def _require_local_image(self, base_image: str) -> None:
@@ -178,9 +278,9 @@ class Deployer:
             base = expand_args(step.split(" : FROM ", 1)[1].split()[0], build_args)
             return BaseImageUnavailable(
                 f"Cannot pull the base image {base}: {error}",
-                hint="No registry is reachable from this engine. Build a base image from Debian "
-                "packages with `dockerhello base build` and deploy with `--base-image "
-                "dockerhello/python:trixie` (or set DOCKERHELLO_BASE_IMAGE).",
+                hint="No registry is reachable from this engine. Build a base image from Debian packages with "
+                "`dockerhello base build` and deploy with `--base-image dockerhello/python:trixie` (or set "
+                "DOCKERHELLO_BASE_IMAGE).",
             )
         return BuildFailed(
             f"The image did not build: {error}",
@@ -188,85 +288,110 @@ class Deployer:
             details=recent[-10:],
         )
 
-    # -- run and switch ---------------------------------------------------------------
+    # -- run, gate, switch ------------------------------------------------------------------
 
-    def replace(self, app: str, image: str, options: DeployOptions) -> Container:
-        next_name = f"{app}.next"
-        self._remove_if_exists(next_name)  # left by a deploy that was killed
-        previous = self._get(app)
-        was_running = previous is not None and previous.status == "running"
-
-        self.console.step(f"Starting container {app} on {options.publish}")
-        new = self._create(next_name, image, app, options)
+    def _release(
+        self,
+        app: str,
+        release: Release,
+        options: DeployOptions,
+        store: ReleaseStore,
+        rollback: bool = False,
+        proxy_base: str | None = None,
+    ) -> DeployResult:
+        bind_ip = options.bind_ip or options.publish.host_ip
+        self._replace_legacy_container(app)
+        first = self.proxy.get(app) is None
+        self.proxy.ensure(
+            ProxySpec(
+                app, options.publish.host_ip, options.publish.host_port, self._proxy_base(options, release, proxy_base)
+            ),
+            bind_ip,
+        )
+        name = f"{app}-{release.id}"
+        self._remove_if_exists(name)  # left by a deploy that was killed
+        self.console.step(f"Starting release {release.id} as container {name}")
+        container: Container | None = None
         try:
-            if previous is not None and was_running:
-                self.console.info(f"Stopping the previous container {previous.short_id}")
-                previous.stop(timeout=STOP_TIMEOUT)
-            self._start(new, options.publish)
-            self.wait_healthy(new, options)
-        except BaseException:
-            self._discard(new)
-            if previous is not None and was_running:
-                self._restore(previous, options)
+            container = self._create(name, release, app, options)
+            self._start(container)
+            self.wait_healthy(app, container, options)
+            self.console.step(f"Switching {app} to release {release.id}")
+            self.proxy.switch(app, name, release.id)
+            self._confirm_served(app, release.id, options)
+        except BaseException as exc:
+            if container is not None:
+                self._discard(container)
+            if not rollback:
+                store.mark(release.id, ReleaseState.FAILED, _reason(exc))
+            serving = self.proxy.current_release(app)
+            if serving:
+                self.console.info(f"Release {serving} is still serving; the failed container was removed.")
+            elif first:
+                self.proxy.remove(app)  # a first deploy that failed leaves nothing behind
             raise
-        if previous is not None:
-            previous.remove(force=True)
-        new.rename(app)
-        new.reload()
-        return new
+        store.mark(release.id, ReleaseState.ACTIVE, "rolled back to" if rollback else "")
+        self._retire_others(app, keep=name, drain=options.drain)
+        self._prune_images(app, store, options.keep)
+        host = "localhost" if self.target.is_local else self.target.hostname
+        return DeployResult(
+            app, release.id, release.image, container.id or "", f"http://{host}:{options.publish.host_port}/"
+        )
 
-    def _create(self, name: str, image: str, app: str, options: DeployOptions) -> Container:
+    def _proxy_base(self, options: DeployOptions, release: Release, built_on: str | None) -> str:
+        """The proxy is built on the app's base image, which the build just used and so is on
+        the engine, where a registry image may not be; else on the release's own image."""
+        for candidate in (options.base_image, built_on):
+            if candidate:
+                try:
+                    self.client.images.get(candidate)
+                    return candidate
+                except docker.errors.ImageNotFound:  # e.g. FROM naming an earlier build stage
+                    continue
+        return release.image
+
+    def _create(self, name: str, release: Release, app: str, options: DeployOptions) -> Container:
         # The low-level API: the high-level create() does not take stop_timeout, which makes
         # a plain `docker stop` wait for Gunicorn's graceful shutdown too.
         api = self.client.api
+        hardening = options.hardening
+        image_user = (self.client.images.get(release.image).attrs.get("Config") or {}).get("User") or ""
+        user = None
+        if image_user in ("", "root", "0", "0:0") and not hardening.allow_root:
+            user = "10001:10001"
         host_config = api.create_host_config(
-            port_bindings={CONTAINER_PORT: (options.bind_ip or options.publish.host_ip, options.publish.host_port)},
             restart_policy={"Name": "unless-stopped"},
+            network_mode=network_name(app),
+            read_only=hardening.read_only,
+            tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"} if hardening.read_only else None,
+            cap_drop=["ALL"] if hardening.drop_capabilities else None,
+            security_opt=["no-new-privileges:true"] if hardening.no_new_privileges else None,
+            mem_limit=hardening.memory,
+            nano_cpus=int(hardening.cpus * 1e9) if hardening.cpus else None,
+            pids_limit=512,
         )
         created = api.create_container(
-            image,
+            release.image,
             name=name,
+            user=user,
             environment={"SECRET_KEY": self.secrets.secret_key(app), **dict(options.environment)},
-            ports=[CONTAINER_PORT],
             host_config=host_config,
-            labels={LABEL_APP: app},
+            labels={LABEL_APP: app, LABEL_ROLE: "release", LABEL_RELEASE: release.id},
             stop_signal="SIGTERM",
             stop_timeout=STOP_TIMEOUT,
         )
         return self.client.containers.get(created["Id"])
 
-    def _restore(self, previous: Container, options: DeployOptions) -> None:
-        """Bring the previous container back, and wait until it serves again before the
-        failure is reported, so that "the previous release serves" is true when we say it."""
-        self.console.step(f"Restarting the previous container {previous.short_id}")
-        try:
-            previous.start()
-            self.wait_healthy(previous, options)
-        except DockerHelloError as exc:
-            self.console.warn(f"the previous container did not come back: {exc.message}")
-        except docker.errors.APIError as exc:
-            self.console.warn(f"the previous container did not come back: {exc.explanation or exc}")
-        else:
-            self.console.info("The previous container serves again.")
-
-    def _start(self, container: Container, publish: Publish) -> None:
+    def _start(self, container: Container) -> None:
         try:
             container.start()
         except docker.errors.APIError as exc:
-            text = str(exc.explanation or exc)
-            if "port is already allocated" in text or "address already in use" in text:
-                raise DeployFailed(
-                    f"Port {publish} is already in use on the {self.target.describe()}",
-                    hint="Stop what listens there, or publish elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
-                ) from None
-            raise DeployFailed(f"The container did not start: {text}") from None
+            raise DeployFailed(f"The container did not start: {exc.explanation or exc}") from None
 
-    def wait_healthy(self, container: Container, options: DeployOptions) -> None:
+    def wait_healthy(self, app: str, container: Container, options: DeployOptions) -> None:
         self.console.step(f"Waiting for {container.name} to be healthy (up to {options.health_timeout:.0f} s)")
         deadline = time.monotonic() + options.health_timeout
-        host, port = self.target.hostname, options.publish.host_port
-        if options.publish.host_ip not in ("0.0.0.0", "::") and self.target.is_local:
-            host = options.publish.host_ip
+        answer = ""
         while True:
             container.reload()
             state = container.attrs["State"]
@@ -283,16 +408,79 @@ class Deployer:
                     hint="Its last log lines are below.",
                     details=self.last_logs(container),
                 )
-            if health in (None, "healthy") and self.probe(host, port, "/") == 200:
-                return
+            if health in (None, "healthy"):
+                status, answer = self.proxy.probe(app, container.name or "")
+                if status == 200:
+                    return
             if time.monotonic() > deadline:
                 raise DeployFailed(
                     f"The container was not healthy after {options.health_timeout:.0f} s "
-                    f"(health: {health or 'no HEALTHCHECK'}, GET / on {host}:{port} did not answer 200)",
+                    f"(health: {health or 'no HEALTHCHECK'}; GET / answered: {answer or 'nothing yet'})",
                     hint="Raise --health-timeout if the app is slow to start; its last log lines are below.",
                     details=self.last_logs(container),
                 )
             self.sleep(0.5)
+
+    def _confirm_served(self, app: str, release: str, options: DeployOptions) -> None:
+        """The published URL answers with the new release: the switch reached the user."""
+        host = self.target.hostname if not self.target.is_local else options.publish.host_ip
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        deadline = time.monotonic() + 10
+        seen = None
+        while time.monotonic() < deadline:
+            seen = self.served_release(host, options.publish.host_port)
+            if seen == release:
+                return
+            self.sleep(0.2)
+        raise DeployFailed(
+            f"After the switch, {host}:{options.publish.host_port} serves release {seen or 'nothing'}, not {release}",
+            hint=f"Look at the proxy: `docker logs {proxy_name(app)}`.",
+        )
+
+    def _retire_others(self, app: str, keep: str, drain: float) -> None:
+        others = [
+            c
+            for c in self.client.containers.list(
+                all=True, filters={"label": [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=release"]}
+            )
+            if c.name != keep
+        ]
+        if not others:
+            return
+        self.sleep(drain)  # requests the old release already accepted finish; nginx sends it no new ones
+        for container in others:
+            self.console.info(f"Stopping the previous release {container.name}")
+            try:
+                container.stop(timeout=STOP_TIMEOUT)
+                container.remove()
+            except docker.errors.NotFound:
+                pass
+
+    def _prune_images(self, app: str, store: ReleaseStore, keep: int) -> None:
+        releases = store.load()
+        protected = {r.image for r in releases if r.state is ReleaseState.ACTIVE}
+        healthy = [r for r in releases if r.state is ReleaseState.HEALTHY]
+        if healthy:
+            protected.add(healthy[-1].image)  # what a plain `rollback` goes back to
+        recent = {r.image for r in releases[-keep:]}
+        for release in releases:
+            if release.image in protected or release.image in recent:
+                continue
+            try:
+                self.client.images.remove(release.image)
+            except docker.errors.ImageNotFound:
+                pass
+            except docker.errors.APIError as exc:
+                self.console.warn(f"could not prune {release.image}: {exc.explanation or exc}")
+
+    def _replace_legacy_container(self, app: str) -> None:
+        """Deploys from before the proxy ran the app itself as container APP; the proxy takes
+        that name and port. This costs a moment of downtime, once."""
+        existing = self.proxy.get(app)
+        if existing is not None and existing.labels.get(LABEL_ROLE) != "proxy":
+            self.console.warn(f"replacing the single container {app} of an earlier deploy by the proxy (once)")
+            existing.remove(force=True)
 
     def last_logs(self, container: Container) -> list[str]:
         try:
@@ -316,6 +504,18 @@ class Deployer:
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
 
+    # -- errors ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _engine_errors(self) -> Iterator[None]:
+        """Engine failures in the middle of a deploy, as dockerhello errors."""
+        try:
+            yield
+        except docker.errors.APIError as exc:
+            raise DockerHelloError(f"The Docker engine refused: {exc.explanation or exc}") from exc
+        except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+            raise unreachable(self.target, exc) from exc
+
 
 def parse_arg_step(line: str) -> dict[str, str]:
     """`Step 1/14 : ARG BASE_IMAGE=python:3.12-slim` -> {"BASE_IMAGE": "python:3.12-slim"}."""
@@ -331,3 +531,15 @@ def expand_args(text: str, args: dict[str, str]) -> str:
 def _last_health_output(state: dict[str, Any]) -> str:
     log = (state.get("Health") or {}).get("Log") or []
     return (log[-1].get("Output") or "").strip() if log else "no health check output"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DockerHelloError):
+        return exc.message
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return str(exc) or type(exc).__name__

@@ -3,15 +3,15 @@ the local engine. Each step is safe to repeat, so `up` is too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from provision.adapters.docker_machine import DockerMachine
 from provision.adapters.vboxmanage import VBoxManage
 from provision.console import Console
-from provision.engine import ClientFactory, EngineTarget
+from provision.engine import EngineTarget
 from provision.project import Publish, load_project
-from provision.secret_store import SecretStore
 from provision.services.deploy import Deployer, DeployOptions, options_for
 from provision.services.machines import Machines, MachineSpec
 from provision.services.ports import PortForwarder
@@ -28,16 +28,14 @@ class Up:
         self,
         docker_machine: DockerMachine,
         vbox: VBoxManage,
-        connect: ClientFactory,
+        deployer: Callable[[EngineTarget], Deployer],
         console: Console,
-        secrets: SecretStore,
         local_target: EngineTarget,
     ) -> None:
         self.docker_machine = docker_machine
         self.vbox = vbox
-        self.connect = connect
+        self.deployer = deployer
         self.console = console
-        self.secrets = secrets
         self.local_target = local_target
 
     def virtualbox_available(self) -> bool:
@@ -52,7 +50,7 @@ class Up:
                 f"deploying to the local engine instead, the {self.local_target.describe()}."
             )
             target = self.local_target
-            Deployer(self.connect(target), target, self.console, self.secrets).deploy(project, options)
+            self.deployer(target).deploy(project, options)
             return UpResult(f"http://localhost:{port}/", None)
 
         self.console.step(f"Machine {spec.name}")
@@ -62,7 +60,7 @@ class Up:
         self.console.step(f"Forwarding 127.0.0.1:{port} to port {port} of VM {spec.name}")
         forward = PortForwarder(self.vbox, self.console).add(spec.name, guest_port=port, host_port=None)
         target = Machines(self.docker_machine, self.console).engine_target(spec.name)
-        Deployer(self.connect(target), target, self.console, self.secrets).deploy(project, options_for(target, options))
+        self.deployer(target).deploy(project, options_for(target, options))
         host_ip = forward.rule.host_ip or "127.0.0.1"
         host = "localhost" if host_ip in ("127.0.0.1", "0.0.0.0") else host_ip
         return UpResult(f"http://{host}:{forward.rule.host_port}/", spec.name)

@@ -1,0 +1,149 @@
+"""Releases: every deploy's image, tagged APP:ID, and what became of it.
+
+The images live on the engine (labelled with their release id and git commit); what became
+of each deploy (active, healthy, failed, rolled back) is recorded per app and engine in
+dockerhello's state directory, so `releases` and `rollback` need no version string to be
+looked up anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from provision.errors import DockerHelloError
+from provision.process import Runner
+
+
+class ReleaseState(StrEnum):
+    BUILDING = "building"  # a deploy is in progress (or was killed)
+    ACTIVE = "active"  # the proxy routes to it
+    HEALTHY = "healthy"  # was active and healthy, since replaced
+    FAILED = "failed"  # never became healthy: never served
+
+
+@dataclass(frozen=True)
+class Release:
+    id: str
+    image: str
+    git: str | None
+    created: str  # ISO 8601, UTC
+    state: ReleaseState
+    note: str = ""
+
+
+def new_release_id(project: Path, runner: Runner, now: datetime | None = None) -> tuple[str, str | None]:
+    """`20261123-205501-1a2b3c4` from the time and the git commit (with `-dirty` for local
+    changes), or the time alone outside a git checkout."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    commit = None
+    if runner.which("git"):
+        head = runner.run(["git", "-C", str(project), "rev-parse", "--short=7", "HEAD"], check=False, timeout=10)
+        if head.returncode == 0:
+            commit = head.stdout.strip()
+            status = runner.run(["git", "-C", str(project), "status", "--porcelain"], check=False, timeout=30)
+            if status.returncode == 0 and status.stdout.strip():
+                commit += "-dirty"
+    return (f"{stamp}-{commit}" if commit else stamp), commit
+
+
+class ReleaseStore:
+    """The record of an app's releases on one engine, a JSON file updated under a lock."""
+
+    def __init__(self, state_dir: Path, app: str, engine: str) -> None:
+        key = hashlib.sha256(engine.encode()).hexdigest()[:12]
+        self.path = state_dir / "apps" / app / f"releases-{key}.json"
+        self.engine = engine
+
+    def load(self) -> list[Release]:
+        try:
+            rows = json.loads(self.path.read_text())["releases"]
+        except FileNotFoundError:
+            return []
+        except (ValueError, KeyError) as exc:
+            raise DockerHelloError(f"{self.path} is damaged ({exc}); move it away to start a new record") from exc
+        return [Release(**{**row, "state": ReleaseState(row["state"])}) for row in rows]
+
+    def save(self, releases: list[Release]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"engine": self.engine, "releases": [asdict(r) for r in releases]}, indent=2))
+        tmp.replace(self.path)
+
+    def add(self, release: Release) -> None:
+        self.save([*self.load(), release])
+
+    def mark(self, release_id: str, state: ReleaseState, note: str = "") -> None:
+        """Set one release's state; making one active makes the previously active one healthy."""
+        updated = []
+        for release in self.load():
+            if release.id == release_id:
+                release = replace(release, state=state, note=note or release.note)
+            elif state is ReleaseState.ACTIVE and release.state is ReleaseState.ACTIVE:
+                release = replace(release, state=ReleaseState.HEALTHY)
+            updated.append(release)
+        self.save(updated)
+
+    def active(self) -> Release | None:
+        return next((r for r in self.load() if r.state is ReleaseState.ACTIVE), None)
+
+    def previous_healthy(self) -> Release | None:
+        """The newest release that served healthily before the active one."""
+        healthy = [r for r in self.load() if r.state is ReleaseState.HEALTHY]
+        return healthy[-1] if healthy else None
+
+    def find(self, release_id: str) -> Release:
+        matches = [r for r in self.load() if r.id == release_id or r.id.startswith(release_id)]
+        if len(matches) != 1:
+            known = ", ".join(r.id for r in self.load()[-5:]) or "none yet"
+            raise DockerHelloError(
+                f"No single release matches {release_id!r}" + (f" ({len(matches)} do)" if matches else ""),
+                hint=f"`dockerhello releases` lists them; the latest: {known}.",
+            )
+        return matches[0]
+
+    @contextlib.contextmanager
+    def lock(self, wait: bool, on_wait: Callable[[str], None], timeout: float = 1800) -> Iterator[None]:
+        """One deploy of this app on this engine at a time; the second waits, or stops."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path.with_suffix(".lock")
+        with open(lock_path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                if not wait:
+                    raise DockerHelloError(
+                        f"Another deploy of this app is running ({holder})",
+                        hint="Wait for it to finish, or run without --no-wait to queue behind it.",
+                    ) from None
+                on_wait(f"Waiting for another deploy of this app to finish ({holder})...")
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise DockerHelloError(f"Gave up waiting for the other deploy ({holder})") from None
+                        time.sleep(0.5)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}, since {datetime.now(UTC).strftime('%H:%M:%S')} UTC")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
