@@ -82,6 +82,14 @@ def load_project(path: Path, app: str | None = None) -> Project:
     return Project(path=path, app=name)
 
 
+def load_app_name(path: Path, app: str | None = None) -> str:
+    """The app name as deploy finds it, for commands that need no Dockerfile."""
+    name = app or _configured_app_name(path.resolve()) or _name_from_directory(path.resolve().name)
+    if not APP_NAME.match(name):
+        raise DockerHelloError(f"{name!r} is not a valid app name")
+    return name
+
+
 def _configured_app_name(path: Path) -> str | None:
     pyproject = path / "pyproject.toml"
     if not pyproject.is_file():

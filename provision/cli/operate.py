@@ -1,0 +1,151 @@
+"""Operating a deploy: `releases`, `rollback`, `status`, `logs`, `down`, `prune`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provision.app import App
+from provision.cli import cli, pass_app
+from provision.cli.render import table, to_json
+from provision.project import Publish, load_app_name
+from provision.services.deploy import DeployOptions, options_for
+from provision.services.operate import Operator
+from provision.services.proxy import Proxy
+from provision.services.releases import ReleaseStore
+
+APP = click.option("--app", "app_name", metavar="NAME", help="App name.  [default: as deploy finds it in PATH]")
+PATH = click.option("--path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".",
+                    show_default=True, help="Project directory, where the app name is read from.")  # fmt: skip
+MACHINE = click.option("--machine", "machine_name", metavar="NAME",
+                       help="The machine whose engine runs the app.  [default: as deploy]")  # fmt: skip
+
+
+def _operator(app: App, name: str, machine: str | None) -> Operator:
+    target = app.engine_target(machine)
+    assert app.state_dir is not None
+    client = app.client(target)
+    return Operator(client, target, ReleaseStore(app.state_dir, name, target.host), Proxy(client, app.console))
+
+
+@cli.command()
+@APP
+@PATH
+@MACHINE
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def releases(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
+    """List the app's releases, newest last, with what became of each."""
+    name = load_app_name(path, app_name)
+    target = app.engine_target(machine_name)
+    assert app.state_dir is not None
+    found = ReleaseStore(app.state_dir, name, target.host).load()
+    if as_json:
+        app.console.result(to_json(found))
+        return
+    rows = [[r.id, r.state.value, r.git or "-", r.created, r.note] for r in found]
+    app.console.result(table(["RELEASE", "STATE", "GIT", "CREATED", "NOTE"], rows))
+
+
+@cli.command()
+@click.argument("release", required=False)
+@APP
+@PATH
+@MACHINE
+@click.option("--health-timeout", type=click.FloatRange(min=1), default=120, show_default=True, metavar="SECONDS")
+@pass_app
+def rollback(
+    app: App, release: str | None, app_name: str | None, path: Path, machine_name: str | None, health_timeout: float
+) -> None:
+    """Go back to RELEASE, or without it to the previous healthy release.
+
+    The same health-gated switch as a deploy, without a build: the release's image must
+    still be on the engine (the last 5 are kept). A prefix of the release id is enough.
+    """
+    name = load_app_name(path, app_name)
+    target = app.engine_target(machine_name)
+    deployer = app.deployer(target)
+    proxy = deployer.proxy.get(name)
+    if proxy is None:
+        raise click.ClickException(f"{name} is not deployed on the {target.describe()}")
+    binding = (proxy.attrs["HostConfig"].get("PortBindings") or {}).get("8000/tcp") or [{}]
+    publish = Publish(binding[0].get("HostIp") or "0.0.0.0", int(binding[0].get("HostPort") or 8000))
+    options = options_for(target, DeployOptions(publish=publish, health_timeout=health_timeout))
+    result = deployer.rollback(name, release, options)
+    app.console.info(f"{name} is back on release {result.release}.")
+    app.console.result(result.url)
+
+
+@cli.command()
+@APP
+@PATH
+@MACHINE
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def status(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
+    """Where the app runs, which release, its state, health, restarts, uptime and URL."""
+    name = load_app_name(path, app_name)
+    result = _operator(app, name, machine_name).status(name)
+    if as_json:
+        app.console.result(to_json(result))
+        return
+    uptime = "-" if result.uptime_seconds is None else _duration(result.uptime_seconds)
+    engine = result.engine + (f" (machine {result.machine})" if result.machine else "")
+    rows: list[list[object]] = [["App", result.app], ["Engine", engine], ["Release", result.release or "-"],
+            ["Container", result.container or "-"], ["State", result.state], ["Health", result.health or "-"],
+            ["Restarts", result.restarts], ["Uptime", uptime], ["URL", result.url or "-"]]  # fmt: skip
+    app.console.result(table(["FIELD", "VALUE"], rows).split("\n", 1)[1])
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes}m {secs}s" if hours else f"{minutes}m {secs}s"
+
+
+@cli.command()
+@APP
+@PATH
+@MACHINE
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@click.option("--tail", type=click.IntRange(0), default=100, show_default=True, help="Lines from the end.")
+@pass_app
+def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, follow: bool, tail: int) -> None:
+    """The serving release's log: Gunicorn's access log and the app's output."""
+    name = load_app_name(path, app_name)
+    out = app.console.out
+    for chunk in _operator(app, name, machine_name).logs(name, follow, tail):
+        out.write(chunk.decode(errors="replace"))
+        out.flush()
+
+
+@cli.command()
+@APP
+@PATH
+@MACHINE
+@click.option("--images", is_flag=True, help="Remove the app's images too (default: kept, for a later rollback).")
+@pass_app
+def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool) -> None:
+    """Stop and remove the app's containers (proxy and releases) and network."""
+    name = load_app_name(path, app_name)
+    removed = _operator(app, name, machine_name).down(name, images)
+    app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
+
+
+@cli.command()
+@APP
+@PATH
+@MACHINE
+@click.option("--keep", type=click.IntRange(1), default=5, show_default=True, help="Release images to keep.")
+@pass_app
+def prune(app: App, app_name: str | None, path: Path, machine_name: str | None, keep: int) -> None:
+    """Free disk: old release images, dangling images and the build cache.
+
+    Never the serving release nor the one `rollback` would go back to.
+    """
+    name = load_app_name(path, app_name)
+    removed, freed = _operator(app, name, machine_name).prune(name, keep)
+    for item in removed:
+        app.console.info(f"removed {item}")
+    app.console.result(f"Freed {freed / 1e6:.1f} MB")
