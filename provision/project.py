@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,17 +90,10 @@ def load_app_name(path: Path, app: str | None = None) -> str:
 
 
 def _configured_app_name(path: Path) -> str | None:
-    pyproject = path / "pyproject.toml"
-    if not pyproject.is_file():
-        return None
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise DockerHelloError(f"{pyproject} is not valid TOML: {exc}") from exc
-    value = data.get("tool", {}).get("dockerhello", {}).get("app")
-    if value is not None and not isinstance(value, str):
-        raise DockerHelloError(f"{pyproject}: [tool.dockerhello] app must be a string, not {value!r}")
-    return value
+    from provision.config import load_config  # config imports nothing of ours; this keeps it so
+
+    value = load_config(path).values.get("app")
+    return str(value) if value is not None else None
 
 
 def _name_from_directory(dirname: str) -> str:

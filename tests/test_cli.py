@@ -87,10 +87,13 @@ def test_missing_path(dockerhello: Dockerhello, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "line"),
     [
-        ("abc", "Error: Invalid value for '--publish': 'abc' is not a port number between 1 and 65535"),
+        (
+            "abc",
+            "Error: Invalid value for '--publish' (env var: 'DOCKERHELLO_PUBLISH'): 'abc' is not a port number between 1 and 65535",
+        ),
         (
             "host:80",
-            "Error: Invalid value for '--publish': 'host' is not an IP address (expected PORT or IP:PORT, "
+            "Error: Invalid value for '--publish' (env var: 'DOCKERHELLO_PUBLISH'): 'host' is not an IP address (expected PORT or IP:PORT, "
             "e.g. 127.0.0.1:8000)",
         ),
     ],

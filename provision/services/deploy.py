@@ -85,7 +85,7 @@ def options_for(target: EngineTarget, options: DeployOptions) -> DeployOptions:
     VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
     loopback (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so
     that http://VM-IP:PORT works as well as a forwarded http://localhost:PORT."""
-    if not target.machine:
+    if not target.machine or any(name == "ALLOWED_HOSTS" for name, _ in options.environment):
         return options
     hosts = f"localhost,127.0.0.1,[::1],{target.hostname}"
     return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))

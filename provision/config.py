@@ -1,0 +1,109 @@
+"""Deploy settings from the project's files: `dockerhello.toml`, else `[tool.dockerhello]` in
+`pyproject.toml`. The command line applies them under flags and DOCKERHELLO_* variables:
+flag > variable > file > default.
+
+Also the app's environment files (`KEY=VALUE` lines), whose values are secrets: they go to
+the container at run time and are never printed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provision.errors import DockerHelloError
+
+# key -> (python type, what is allowed, in words)
+KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "app": (str, "a name of lower-case letters, digits, '.', '_' or '-'"),
+    "publish": (str, 'an address "[IP:]PORT", e.g. "127.0.0.1:8000"'),
+    "base_image": (str, "an image name"),
+    "health_timeout": ((int, float), "a number of seconds"),
+    "keep": (int, "a number of release images to keep"),
+    "memory": (str, 'a memory limit such as "512m", or "" for none'),
+    "cpus": ((int, float), "a number of CPUs such as 1.5, or 0 for no limit"),
+    "read_only": (bool, "true or false"),
+    "drop_capabilities": (bool, "true or false"),
+    "no_new_privileges": (bool, "true or false"),
+    "allow_root": (bool, "true or false"),
+    "env": (dict, 'a table of NAME = "value" strings'),
+    "env_file": (str, "a path, relative to the project"),
+}
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    source: Path | None  # the file the values came from
+    values: dict[str, Any]
+
+    def where(self, key: str) -> str:
+        table = "" if self.source is None or self.source.name == "dockerhello.toml" else "[tool.dockerhello] "
+        return f"{self.source}: {table}{key}"
+
+
+def load_config(project: Path) -> ProjectConfig:
+    dedicated = project / "dockerhello.toml"
+    pyproject = project / "pyproject.toml"
+    if dedicated.is_file():
+        source, table = dedicated, _read(dedicated)
+    elif pyproject.is_file():
+        source, table = pyproject, _read(pyproject).get("tool", {}).get("dockerhello", {})
+    else:
+        return ProjectConfig(None, {})
+    config = ProjectConfig(source, dict(table))
+    for key, value in table.items():
+        if key not in KEYS:
+            raise DockerHelloError(
+                f"{config.where(key)}: unknown setting",
+                hint=f"Allowed: {', '.join(KEYS)}.",
+            )
+        kind, allowed = KEYS[key]
+        # bool is an int in Python: keep true/false out of numeric settings.
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise DockerHelloError(f"{config.where(key)} = {value!r} is not allowed", hint=f"It must be {allowed}.")
+    for name, value in table.get("env", {}).items():
+        if not ENV_NAME.match(name) or not isinstance(value, str):
+            raise DockerHelloError(
+                f"{config.where('env')}.{name} = {value!r} is not allowed",
+                hint='Environment entries are NAME = "value", NAME made of letters, digits and _.',
+            )
+    return config
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DockerHelloError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    """`KEY=VALUE` lines, `#` comments, optional `export ` and matching quotes, as
+    docker's --env-file and most dotenv files write them. Errors name the line, never
+    the value."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DockerHelloError(f"Cannot read env file {path}: {exc.strerror}") from exc
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").lstrip()
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not ENV_NAME.match(name):
+            raise DockerHelloError(
+                f"{path}:{number}: expected NAME=VALUE",
+                hint="One variable a line; NAME made of letters, digits and _.",
+            )
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[name] = value
+    return values

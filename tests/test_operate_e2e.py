@@ -1,0 +1,296 @@
+"""Deploys that never take the app down, and operating them, on the real engine."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers
+
+pytestmark = pytest.mark.docker
+
+
+def fetch(port: int) -> tuple[int, bytes, str | None]:
+    """One request on a fresh connection, as a browser's first request is."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/", headers={"Host": f"localhost:{port}"})
+        response = conn.getresponse()
+        return response.status, response.read(), response.getheader("X-Dockerhello-Release")
+    finally:
+        conn.close()
+
+
+def variant(tmp_path: Path, name: str, text: str) -> Path:
+    """A copy of this repository's app answering `text`."""
+    return copy_project(
+        tmp_path / name,
+        lambda file, source: source.replace('"Hello, World!"', f'"{text}"') if file == "views.py" else source,
+    )
+
+
+class App:
+    def __init__(self, dockerhello: Dockerhello, name: str, base_image: str) -> None:
+        self.dockerhello = dockerhello
+        self.name = name
+        self.base_image = base_image
+        self.port = free_port()
+
+    def deploy(self, path: Path, *extra: str) -> object:
+        return self.dockerhello(
+            "deploy",
+            str(path),
+            "--app",
+            self.name,
+            "--publish",
+            str(self.port),
+            "--base-image",
+            self.base_image,
+            *extra,
+        )
+
+    def __call__(self, *args: str) -> object:
+        return self.dockerhello(*args, "--app", self.name)
+
+
+@pytest.fixture
+def app(dockerhello: Dockerhello, app_name: str, base_image: str) -> App:
+    return App(dockerhello, app_name, base_image)
+
+
+def ok(result: object) -> object:
+    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+    return result
+
+
+def test_a_release_that_never_gets_healthy_leaves_the_previous_one_serving(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    _, _, serving = fetch(app.port)
+    sick = variant(tmp_path, "sick", "never served")
+    views = sick / "helloworld" / "views.py"
+    views.write_text(views.read_text().replace('return HttpResponse("ok"', 'return HttpResponse("down", status=503)#'))
+    result = app.deploy(sick, "--health-timeout", "20")
+    assert result.exit_code == 4  # type: ignore[attr-defined]
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert (
+        "Error: The container is unhealthy: " in stderr or "Error: The container was not healthy after 20 s" in stderr
+    )
+    assert f"Release {serving} is still serving; the failed container was removed." in stderr
+    assert fetch(app.port) == (200, b"Hello, World!", serving)
+    assert [c.labels["dockerhello.release"] for c in release_containers(docker_client, app.name)] == [serving]
+    states = {r["id"]: r["state"] for r in json.loads(ok(app("releases", "--json")).stdout)}  # type: ignore[attr-defined]
+    assert sorted(states.values()) == ["active", "failed"]
+
+
+def test_zero_downtime_redeploy_under_steady_requests(app: App, tmp_path: Path) -> None:
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    failures: list[str] = []
+    bodies: dict[bytes, int] = {}
+    stop = threading.Event()
+
+    def client() -> None:
+        deadline = time.monotonic() + 180  # bounded, whatever happens to the deploy
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                status, body, _ = fetch(app.port)
+                if status != 200:
+                    failures.append(f"HTTP {status}")
+                bodies[body] = bodies.get(body, 0) + 1
+            except OSError as exc:
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1)
+        ok(app.deploy(variant(tmp_path, "v2", "Hello again, World!")))
+        time.sleep(2)  # requests after the old release is gone
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    served = sum(bodies.values())
+    print(f"zero-downtime redeploy: {served} requests, {len(failures)} failed, answers {bodies}")
+    assert failures == []
+    assert bodies.get(b"Hello, World!", 0) > 0 and bodies.get(b"Hello again, World!", 0) > 0
+    assert served > 100
+
+
+def test_rollback_with_no_argument_restores_the_previous_text(app: App, tmp_path: Path) -> None:
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    ok(app.deploy(variant(tmp_path, "v2", "Hello again, World!")))
+    assert fetch(app.port)[1] == b"Hello again, World!"
+    result = ok(app("rollback"))
+    assert fetch(app.port)[1] == b"Hello, World!"
+    assert result.stdout == f"http://localhost:{app.port}/\n"  # type: ignore[attr-defined]
+    releases = json.loads(ok(app("releases", "--json")).stdout)  # type: ignore[attr-defined]
+    assert [(r["state"], r["note"]) for r in releases] == [("active", "rolled back to"), ("healthy", "")]
+
+
+def test_status_shows_a_restart_after_the_app_is_killed(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    [container] = release_containers(docker_client, app.name)
+    # A crash as the kernel makes it: SIGKILL to Gunicorn from the host, not `docker kill`
+    # (which Docker counts as a wanted stop).
+    os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    status: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        status = json.loads(ok(app("status", "--json")).stdout)  # type: ignore[attr-defined]
+        if status["restarts"] and status["health"] == "healthy":
+            break
+        time.sleep(1)
+    assert status["restarts"] == 1
+    assert status["state"] == "running"
+    assert fetch(app.port)[:2] == (200, b"Hello, World!")
+    table = ok(app("status")).stdout  # type: ignore[attr-defined]
+    assert "Restarts   1" in table
+
+
+def test_logs_tail(app: App, tmp_path: Path) -> None:
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    fetch(app.port)
+    logs = ok(app("logs", "--tail", "200")).stdout  # type: ignore[attr-defined]
+    assert "Starting Gunicorn with" in logs
+    assert '"GET / HTTP/1.1" 200 13' in logs
+
+
+def test_down_keeps_images_and_prune_says_what_it_freed(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    for n in range(3):
+        ok(app.deploy(variant(tmp_path, f"v{n}", f"Hello {n}"), "--keep", "5"))
+    result = ok(app("prune", "--keep", "1"))
+    assert result.stdout.startswith("Freed ")  # type: ignore[attr-defined]
+    tags = sorted(t for i in docker_client.images.list(name=app.name) for t in i.tags)
+    releases = json.loads(ok(app("releases", "--json")).stdout)  # type: ignore[attr-defined]
+    # The serving release and the one rollback would go to are kept; the oldest went.
+    assert tags == sorted([f"{app.name}:latest", releases[1]["image"], releases[2]["image"]])
+    down = ok(app("down"))
+    assert f"Removed: {app.name}-{releases[2]['id']}, {app.name}" in down.stderr  # type: ignore[attr-defined]
+    assert release_containers(docker_client, app.name) == []
+    assert docker_client.images.list(name=app.name)  # images kept for a later deploy or rollback
+    assert "nothing to remove" in ok(app("down")).stderr  # type: ignore[attr-defined]
+
+
+def test_secrets_appear_in_no_layer_config_or_output(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    secret = "s3cr3t-value-4f1d9c"
+    env_file = tmp_path / "prod.env"
+    env_file.write_text(f"# production secrets\nAPI_TOKEN={secret}\nexport DB_PASSWORD='{secret}-db'\n")
+    result = ok(app.deploy(variant(tmp_path, "v1", "Hello, World!"), "--env-file", str(env_file), "--env", "MODE=demo"))
+    [container] = release_containers(docker_client, app.name)
+    # The app gets them...
+    assert container.exec_run(["printenv", "API_TOKEN"]).output == f"{secret}\n".encode()
+    assert container.exec_run(["printenv", "DB_PASSWORD"]).output == f"{secret}-db\n".encode()
+    # ...and nothing else shows them.
+    image = docker_client.images.get(container.attrs["Image"])
+    seen = {
+        "dockerhello output": result.stdout + result.stderr,  # type: ignore[attr-defined]
+        "docker history": json.dumps(image.history()),
+        "docker image inspect": json.dumps(image.attrs),
+        "app logs": container.logs().decode(errors="replace"),
+        "proxy logs": docker_client.containers.get(app.name).logs().decode(errors="replace"),
+        "dockerhello status": ok(app("status", "--json")).stdout,  # type: ignore[attr-defined]
+        "dockerhello releases": ok(app("releases", "--json")).stdout,  # type: ignore[attr-defined]
+    }
+    assert [where for where, text in seen.items() if secret in text] == []
+
+
+def test_container_hardening_by_default_and_switchable(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    project = variant(tmp_path, "v1", "Hello, World!")
+    ok(app.deploy(project))
+    [container] = release_containers(docker_client, app.name)
+    host = container.attrs["HostConfig"]
+    assert (host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"]) == (True, ["ALL"], ["no-new-privileges:true"])
+    assert (host["Memory"], host["NanoCpus"], host["Tmpfs"]) == (
+        512 * 2**20,
+        10**9,
+        {"/tmp": "rw,nosuid,nodev,size=64m"},
+    )
+    assert container.attrs["Config"]["User"] == "10001:10001"
+    assert container.exec_run(["touch", "/app/x"]).exit_code != 0  # read-only
+
+    ok(
+        app.deploy(
+            project, "--writable", "--keep-capabilities", "--allow-new-privileges", "--memory", "", "--cpus", "0"
+        )
+    )
+    [container] = release_containers(docker_client, app.name)
+    host = container.attrs["HostConfig"]
+    assert (host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"], host["Memory"], host["NanoCpus"]) == (
+        False, None, None, 0, 0,
+    )  # fmt: skip
+
+
+def run_cli(args: list[str], home: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "DOCKERHELLO_HOME": str(home)}
+    env.pop("DOCKER_HOST", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "provision", *args], cwd=REPO, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def test_concurrent_deploys_do_not_interleave(
+    app_name: str, base_image: str, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    port = free_port()
+    home = tmp_path / "home"
+    args = ["deploy", str(variant(tmp_path, "v1", "Hello, World!")), "--app", app_name, "--publish", str(port),
+            "--base-image", base_image]  # fmt: skip
+    first = run_cli(args, home)
+    time.sleep(1.5)  # the first holds the lock
+    refused = run_cli([*args, "--no-wait"], home)
+    _, refused_err = refused.communicate(timeout=120)
+    second = run_cli(args, home)
+    outputs = [first.communicate(timeout=300), second.communicate(timeout=300)]
+    assert refused.returncode == 1
+    assert "Error: Another deploy of this app is running (pid " in refused_err
+    assert (first.returncode, second.returncode) == (0, 0), outputs
+    assert "Waiting for another deploy of this app to finish (pid " in outputs[1][1]
+    assert len(release_containers(docker_client, app_name)) == 1
+    assert fetch(port)[:2] == (200, b"Hello, World!")
+
+
+def test_ctrl_c_during_the_build_leaves_the_previous_release_serving(
+    app_name: str, base_image: str, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    port = free_port()
+    home = tmp_path / "home"
+    good = variant(tmp_path, "v1", "Hello, World!")
+    first = run_cli(["deploy", str(good), "--app", app_name, "--publish", str(port), "--base-image", base_image], home)
+    assert first.wait(timeout=300) == 0
+    slow = variant(tmp_path, "slow", "never built")
+    dockerfile = slow / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("COPY manage.py", "RUN sleep 60\nCOPY manage.py", 1))
+    second = run_cli(["deploy", str(slow), "--app", app_name, "--publish", str(port), "--base-image", base_image], home)
+    assert second.stderr is not None
+    for line in second.stderr:
+        if "RUN sleep 60" in line:
+            break
+    time.sleep(1)
+    second.send_signal(signal.SIGINT)
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 130
+    assert "Interrupted." in err
+    assert fetch(port)[:2] == (200, b"Hello, World!")
+    assert len(release_containers(docker_client, app_name)) == 1
