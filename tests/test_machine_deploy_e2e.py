@@ -3,6 +3,7 @@ engine, as docker-machine's env describes it, with the stand-ins on PATH."""
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.request
 from pathlib import Path
@@ -118,3 +119,22 @@ def test_the_machine_ca_is_used_even_with_requests_ca_bundle_set(
         assert connect(target).ping() is True
     finally:
         del os.environ["REQUESTS_CA_BUNDLE"]
+
+
+def test_redeploy_and_rollback_on_a_machine(
+    dh: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    from tests.test_operate_e2e import fetch, variant
+
+    port = free_port()
+    common = ("--machine", "dev", "--app", app_name)
+    for text in ("Hello, World!", "Hello again, World!"):
+        project = variant(tmp_path, text.split(",")[0].replace(" ", "-"), text)
+        result = dh("deploy", str(project), *common, "--publish", str(port), "--base-image", base_image)
+        assert result.exit_code == 0, result.stderr
+    assert fetch(port)[1] == b"Hello again, World!"
+    assert dh("rollback", *common).exit_code == 0
+    assert fetch(port)[1] == b"Hello, World!"
+    status = json.loads(dh("status", *common, "--json").stdout)
+    assert (status["machine"], status["health"], status["url"]) == ("dev", "healthy", f"http://127.0.0.1:{port}/")
+    assert len(release_containers(docker_client, app_name)) == 1
