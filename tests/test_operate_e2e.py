@@ -325,3 +325,11 @@ def test_after_the_engine_restarts_the_app_serves_again(app: App, tmp_path: Path
             answer = repr(exc)
         time.sleep(1)
     assert answer == (200, b"Hello, World!", release)
+
+
+def test_right_after_a_first_deploy_every_request_reaches_the_release(app: App, tmp_path: Path) -> None:
+    # nginx's reload returns before its old workers stop accepting; the deploy waits for them.
+    result = ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    release = result.stderr.split("is up: release ")[1].split()[0]  # type: ignore[attr-defined]
+    answers = {fetch(app.port) for _ in range(50)}
+    assert answers == {(200, b"Hello, World!", release)}

@@ -232,9 +232,24 @@ class Proxy:
             if code == 0:
                 proxy.put_archive(ROUTE_DIR, _tar("route.conf", previous))
             raise DeployFailed(f"The proxy refused the new route: {test_output.strip()}")
+        before = self._accepting_workers(proxy)
         reload_code, reload_output = self._exec(proxy, ["nginx", "-s", "reload"])
         if reload_code != 0:
             raise DeployFailed(f"The proxy did not reload: {reload_output.strip()}")
+        # `nginx -s reload` only signals the master, which then starts new workers and tells
+        # the old ones to stop accepting. Until it has, an old worker may still take a new
+        # connection and route it the old way: wait for that moment to pass.
+        deadline = time.monotonic() + 30
+        while before & self._accepting_workers(proxy):
+            if time.monotonic() > deadline:
+                raise DeployFailed("The proxy's old workers did not hand over within 30 s", details=_logs(proxy))
+            self._sleep()
+
+    def _accepting_workers(self, proxy: Container) -> set[int]:
+        """PIDs of nginx workers that accept connections: a worker told to stop retitles
+        itself "worker process is shutting down" once it has closed its listening sockets."""
+        code, output = self._exec(proxy, ["python3", "-c", _WORKERS])
+        return {int(pid) for pid in output.split()} if code == 0 else set()
 
     def _exec(self, container: Container, argv: list[str]) -> tuple[int, str]:
         result = container.exec_run(argv, demux=False)
@@ -256,6 +271,18 @@ class Proxy:
     @staticmethod
     def _sleep() -> None:
         time.sleep(0.2)
+
+
+_WORKERS = """
+import glob
+for path in glob.glob('/proc/[0-9]*/cmdline'):
+    try:
+        title = open(path, 'rb').read()
+    except OSError:
+        continue
+    if title.startswith(b'nginx: worker process') and b'shutting down' not in title:
+        print(path.split('/')[2])
+"""
 
 
 def _logs(container: Container) -> list[str]:
