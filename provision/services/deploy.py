@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -199,8 +200,6 @@ class Deployer:
                             hint="Stop it, or publish elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
                         )
         if self.target.is_local:
-            import socket
-
             with socket.socket() as probe:
                 try:
                     probe.bind((publish.host_ip, publish.host_port))
@@ -458,14 +457,9 @@ class Deployer:
                 pass
 
     def _prune_images(self, app: str, store: ReleaseStore, keep: int) -> None:
-        releases = store.load()
-        protected = {r.image for r in releases if r.state is ReleaseState.ACTIVE}
-        healthy = [r for r in releases if r.state is ReleaseState.HEALTHY]
-        if healthy:
-            protected.add(healthy[-1].image)  # what a plain `rollback` goes back to
-        recent = {r.image for r in releases[-keep:]}
-        for release in releases:
-            if release.image in protected or release.image in recent:
+        kept = store.images_to_keep(keep)
+        for release in store.load():
+            if release.image in kept:
                 continue
             try:
                 self.client.images.remove(release.image)

@@ -120,12 +120,7 @@ class Operator:
     def prune(self, app: str, keep: int) -> tuple[list[str], int]:
         """Old release images beyond `keep` (never the active one or the rollback target),
         dangling images and the build cache. Returns what went and the bytes freed."""
-        releases = self.store.load()
-        protected = {r.image for r in releases if r.state is ReleaseState.ACTIVE}
-        healthy = [r for r in releases if r.state is ReleaseState.HEALTHY]
-        if healthy:
-            protected.add(healthy[-1].image)
-        keep_images = {r.image for r in releases[-keep:]} | protected
+        keep_images = self.store.images_to_keep(keep)
         removed: list[str] = []
         freed = 0
         for image in self.client.images.list(name=app):

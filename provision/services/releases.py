@@ -101,6 +101,17 @@ class ReleaseStore:
         healthy = [r for r in self.load() if r.state is ReleaseState.HEALTHY]
         return healthy[-1] if healthy else None
 
+    def images_to_keep(self, keep: int) -> set[str]:
+        """The last `keep` releases' images, plus always the serving release's and the one a
+        plain `rollback` would go back to, however old."""
+        releases = self.load()
+        kept = {r.image for r in releases[-keep:]}
+        kept |= {r.image for r in releases if r.state is ReleaseState.ACTIVE}
+        previous = self.previous_healthy()
+        if previous is not None:
+            kept.add(previous.image)
+        return kept
+
     def find(self, release_id: str) -> Release:
         matches = [r for r in self.load() if r.id == release_id or r.id.startswith(release_id)]
         if len(matches) != 1:
