@@ -57,10 +57,6 @@ class Project:
     path: Path
     app: str
 
-    @property
-    def dockerfile(self) -> Path:
-        return self.path / "Dockerfile"
-
 
 def load_project(path: Path, app: str | None = None) -> Project:
     """Find the project at `path`; its app name comes from `app`, `[tool.dockerhello] app`

@@ -111,9 +111,7 @@ class BaseImageBuilder:
             self.console.step(f"Importing the filesystem as {spec.tag}")
             with tarfile.open(archive, "w") as tar:
                 tar.add(rootfs, arcname=".")
-            repository, _, tag = (
-                spec.tag.rpartition(":") if ":" in spec.tag.rsplit("/", 1)[-1] else (spec.tag, "", "latest")
-            )
+            repository, tag = split_reference(spec.tag)
             self.client.api.import_image_from_file(
                 str(archive), repository=repository, tag=tag, changes=list(IMAGE_CHANGES)
             )
