@@ -120,10 +120,11 @@ class _PinnedCAClient(docker.APIClient):
 
 def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
     """Turn a failed connection into an error that says what to do next."""
+    reason = _root_cause(exc)
     text = str(exc)
-    if _is_certificate_problem(exc, text):
+    if reason.startswith("certificate verify failed") or any(marker in text for marker in _CERT_MARKERS):
         return EngineUnreachable(
-            f"The TLS certificate of the {target.describe()} does not match it: {_root_cause(exc)}",
+            f"The TLS certificate of the {target.describe()} does not match it: {reason}",
             hint=_cert_hint(target),
         )
     if target.machine:
@@ -138,7 +139,7 @@ def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
         )
     else:
         hint = "Check that the engine runs and that DOCKER_HOST names it; unset DOCKER_HOST to use the local engine."
-    return EngineUnreachable(f"Cannot reach the {target.describe()}: {_root_cause(exc)}", hint=hint)
+    return EngineUnreachable(f"Cannot reach the {target.describe()}: {reason}", hint=hint)
 
 
 def _cert_hint(target: EngineTarget) -> str:
@@ -151,13 +152,8 @@ def _cert_hint(target: EngineTarget) -> str:
     return "Check DOCKER_CERT_PATH: it must hold ca.pem, cert.pem and key.pem for this engine."
 
 
-def _is_certificate_problem(exc: BaseException, text: str) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in text or "doesn't match" in text or "IP address mismatch" in text
+# Where the SSL error did not survive as an object, only its words tell (e.g. a wrapped str).
+_CERT_MARKERS = ("CERTIFICATE_VERIFY_FAILED", "doesn't match", "IP address mismatch")
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -9,7 +9,8 @@ import click
 from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.render import table, to_json
-from provision.project import Publish, load_app_name
+from provision.engine import EngineTarget
+from provision.project import load_app_name
 from provision.services.deploy import DeployOptions, options_for
 from provision.services.operate import Operator
 from provision.services.proxy import Proxy
@@ -22,11 +23,15 @@ MACHINE = click.option("--machine", "machine_name", metavar="NAME",
                        help="The machine whose engine runs the app.  [default: as deploy]")  # fmt: skip
 
 
+def _store(app: App, name: str, target: EngineTarget) -> ReleaseStore:
+    assert app.state_dir is not None
+    return ReleaseStore(app.state_dir, name, target.host)
+
+
 def _operator(app: App, name: str, machine: str | None) -> Operator:
     target = app.engine_target(machine)
-    assert app.state_dir is not None
     client = app.client(target)
-    return Operator(client, target, ReleaseStore(app.state_dir, name, target.host), Proxy(client, app.console))
+    return Operator(client, target, _store(app, name, target), Proxy(client, app.console))
 
 
 @cli.command()
@@ -38,9 +43,8 @@ def _operator(app: App, name: str, machine: str | None) -> Operator:
 def releases(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
     """List the app's releases, newest last, with what became of each."""
     name = load_app_name(path, app_name)
-    target = app.engine_target(machine_name)
-    assert app.state_dir is not None
-    found = ReleaseStore(app.state_dir, name, target.host).load()
+    # Only the engine's address is needed to find the record: no connection is made.
+    found = _store(app, name, app.engine_target(machine_name)).load()
     if as_json:
         app.console.result(to_json(found))
         return
@@ -69,8 +73,7 @@ def rollback(
     proxy = deployer.proxy.get(name)
     if proxy is None:
         raise click.ClickException(f"{name} is not deployed on the {target.describe()}")
-    binding = (proxy.attrs["HostConfig"].get("PortBindings") or {}).get("8000/tcp") or [{}]
-    publish = Publish(binding[0].get("HostIp") or "0.0.0.0", int(binding[0].get("HostPort") or 8000))
+    publish = deployer.proxy.published(proxy)
     options = options_for(target, DeployOptions(publish=publish, health_timeout=health_timeout))
     result = deployer.rollback(name, release, options)
     app.console.info(f"{name} is back on release {result.release}.")

@@ -35,7 +35,15 @@ from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, Do
 from provision.process import Runner
 from provision.project import Project, Publish
 from provision.secret_store import SecretStore
-from provision.services.proxy import LABEL_APP, LABEL_ROLE, Proxy, ProxySpec, network_name, proxy_name
+from provision.services.proxy import (
+    LABEL_APP,
+    LABEL_ROLE,
+    Proxy,
+    ProxySpec,
+    network_name,
+    proxy_name,
+    release_containers,
+)
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 
 CONTAINER_PORT = 8000
@@ -181,12 +189,11 @@ class Deployer:
         publish = options.publish
         proxy = self.proxy.get(app)
         if proxy is not None and proxy.labels.get(LABEL_ROLE) == "proxy":
-            bound = proxy.attrs["HostConfig"].get("PortBindings", {}).get(f"{CONTAINER_PORT}/tcp") or [{}]
-            if str(bound[0].get("HostPort")) != str(publish.host_port):
+            bound = self.proxy.published(proxy)
+            if bound.host_port != publish.host_port:
                 raise DockerHelloError(
-                    f"{app} is published on port {bound[0].get('HostPort')}, not {publish.host_port}",
-                    hint=f"Deploy with --publish {bound[0].get('HostIp') or '0.0.0.0'}:{bound[0].get('HostPort')}, "
-                    f"or `dockerhello down --app {app}` first to move it.",
+                    f"{app} is published on port {bound.host_port}, not {publish.host_port}",
+                    hint=f"Deploy with --publish {bound}, or `dockerhello down --app {app}` first to move it.",
                 )
             return
         for container in self.client.containers.list():
@@ -204,8 +211,7 @@ class Deployer:
                 try:
                     probe.bind((publish.host_ip, publish.host_port))
                 except OSError:
-                    legacy = self.proxy.get(app)
-                    if legacy is None:
+                    if proxy is None:  # else: the single container of an earlier deploy, replaced later
                         raise DeployFailed(
                             f"Port {publish} is already in use on this host",
                             hint="Stop what listens there (`ss -ltnp 'sport = :PORT'` shows it), or publish "
@@ -438,13 +444,7 @@ class Deployer:
         )
 
     def _retire_others(self, app: str, keep: str, drain: float) -> None:
-        others = [
-            c
-            for c in self.client.containers.list(
-                all=True, filters={"label": [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=release"]}
-            )
-            if c.name != keep
-        ]
+        others = [c for c in release_containers(self.client, app) if c.name != keep]
         if not others:
             return
         self.sleep(drain)  # requests the old release already accepted finish; nginx sends it no new ones

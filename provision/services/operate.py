@@ -12,7 +12,7 @@ from docker.models.containers import Container
 
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.services.proxy import LABEL_APP, LABEL_ROLE, Proxy
+from provision.services.proxy import Proxy, release_containers
 from provision.services.releases import ReleaseState, ReleaseStore
 
 
@@ -48,10 +48,7 @@ class Operator:
         self.proxy = proxy
 
     def release_containers(self, app: str) -> list[Container]:
-        found = self.client.containers.list(
-            all=True, filters={"label": [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=release"]}
-        )
-        return [self.client.containers.get(c.id or "") for c in found]
+        return release_containers(self.client, app)
 
     def active_container(self, app: str) -> Container | None:
         release = self.proxy.current_release(app)
@@ -66,9 +63,8 @@ class Operator:
         proxy = self.proxy.get(app)
         url = None
         if proxy is not None:
-            binding = (proxy.attrs["HostConfig"].get("PortBindings") or {}).get("8000/tcp") or [{}]
             host = "localhost" if self.target.is_local else self.target.hostname
-            url = f"http://{host}:{binding[0].get('HostPort')}/"
+            url = f"http://{host}:{self.proxy.published(proxy).host_port}/"
         if container is None:
             return AppStatus(app, self.target.host, self.target.machine, None, None, "not deployed", None, 0, None,
                              None, url)  # fmt: skip

@@ -22,6 +22,7 @@ from docker.models.containers import Container
 
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
+from provision.project import Publish
 
 LABEL_APP = "dockerhello.app"
 LABEL_ROLE = "dockerhello.role"
@@ -53,6 +54,12 @@ def _tar(name: str, content: str) -> bytes:
         info.uid = info.gid = 10001
         tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def release_containers(client: docker.DockerClient, app: str) -> list[Container]:
+    """The app's release containers, fully inspected (list() gives summaries without State)."""
+    found = client.containers.list(all=True, filters={"label": [f"{LABEL_APP}={app}", f"{LABEL_ROLE}=release"]})
+    return [client.containers.get(c.id or "") for c in found]
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,11 @@ class Proxy:
             return self.client.containers.get(proxy_name(app))
         except docker.errors.NotFound:
             return None
+
+    def published(self, proxy: Container) -> Publish:
+        """The address the proxy publishes the app on."""
+        bindings = (proxy.attrs["HostConfig"].get("PortBindings") or {}).get(f"{PROXY_PORT}/tcp") or [{}]
+        return Publish(bindings[0].get("HostIp") or "0.0.0.0", int(bindings[0].get("HostPort") or PROXY_PORT))
 
     def ensure(self, spec: ProxySpec, bind_ip: str) -> Container:
         """The running proxy for `spec.app`, created (routing nowhere yet) if missing."""
