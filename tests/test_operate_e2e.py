@@ -333,3 +333,23 @@ def test_right_after_a_first_deploy_every_request_reaches_the_release(app: App, 
     release = result.stderr.split("is up: release ")[1].split()[0]  # type: ignore[attr-defined]
     answers = {fetch(app.port) for _ in range(50)}
     assert answers == {(200, b"Hello, World!", release)}
+
+
+def test_rollback_keeps_the_apps_variables_and_limits(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("API_TOKEN=t0ken\n")
+    settings = ("--env-file", str(env_file), "--env", "MODE=demo", "--memory", "256m", "--writable")
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!"), *settings))
+    ok(app.deploy(variant(tmp_path, "v2", "Hello again, World!"), *settings))
+    ok(app("rollback"))
+    assert fetch(app.port)[1] == b"Hello, World!"
+    [container] = release_containers(docker_client, app.name)
+    env = container.attrs["Config"]["Env"]
+    assert {"API_TOKEN=t0ken", "MODE=demo"} <= set(env)
+    assert sum(e.startswith("SECRET_KEY=") for e in env) == 1
+    assert (container.attrs["HostConfig"]["Memory"], container.attrs["HostConfig"]["ReadonlyRootfs"]) == (
+        256 * 2**20,
+        False,
+    )

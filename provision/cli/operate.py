@@ -11,7 +11,7 @@ from provision.cli import cli, pass_app
 from provision.cli.render import table, to_json
 from provision.engine import EngineTarget
 from provision.project import load_app_name
-from provision.services.deploy import DeployOptions, options_for
+from provision.services.deploy import options_for
 from provision.services.operate import Operator
 from provision.services.proxy import Proxy
 from provision.services.releases import ReleaseStore
@@ -70,11 +70,7 @@ def rollback(
     name = load_app_name(path, app_name)
     target = app.engine_target(machine_name)
     deployer = app.deployer(target)
-    proxy = deployer.proxy.get(name)
-    if proxy is None:
-        raise click.ClickException(f"{name} is not deployed on the {target.describe()}")
-    publish = deployer.proxy.published(proxy)
-    options = options_for(target, DeployOptions(publish=publish, health_timeout=health_timeout))
+    options = options_for(target, deployer.serving_options(name, health_timeout))
     result = deployer.rollback(name, release, options)
     app.console.info(f"{name} is back on release {result.release}.")
     app.console.result(result.url)

@@ -182,6 +182,40 @@ class Deployer:
             self.check_port(app, options)
             return self._release(app, release, options, store, rollback=True)
 
+    def serving_options(self, app: str, health_timeout: float) -> DeployOptions:
+        """The run settings of the release that serves, read back from the engine, for a
+        rollback to run under: its published address, the app's variables (secrets from env
+        files included, which dockerhello never stores) and its hardening."""
+        proxy = self.proxy.get(app)
+        if proxy is None:
+            raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}")
+        publish = self.proxy.published(proxy)
+        serving = self.proxy.current_release(app)
+        container = next(
+            (c for c in release_containers(self.client, app) if c.labels.get(LABEL_RELEASE) == serving), None
+        )
+        if container is None:
+            self.console.warn("no serving release to copy settings from: rolling back with the defaults")
+            return DeployOptions(publish=publish, health_timeout=health_timeout)
+        image_env = set(self.client.images.get(container.attrs["Image"]).attrs["Config"].get("Env") or [])
+        environment = tuple(
+            (name, value)
+            for name, _, value in (e.partition("=") for e in container.attrs["Config"].get("Env") or [])
+            if f"{name}={value}" not in image_env and name != "SECRET_KEY"
+        )
+        host = container.attrs["HostConfig"]
+        hardening = Hardening(
+            read_only=bool(host.get("ReadonlyRootfs")),
+            drop_capabilities=host.get("CapDrop") == ["ALL"],
+            no_new_privileges="no-new-privileges:true" in (host.get("SecurityOpt") or []),
+            allow_root=container.attrs["Config"].get("User") in ("", "root", "0", "0:0"),
+            memory=str(host["Memory"]) if host.get("Memory") else None,
+            cpus=host["NanoCpus"] / 1e9 if host.get("NanoCpus") else None,
+        )
+        return DeployOptions(
+            publish=publish, health_timeout=health_timeout, environment=environment, hardening=hardening
+        )
+
     # -- checks and build ---------------------------------------------------------------
 
     def check_port(self, app: str, options: DeployOptions) -> None:
