@@ -2,26 +2,45 @@
 
 Commands receive an `App` instead of reaching for os.environ, subprocess or docker.from_env,
 so tests build one with their own environment, PATH of stand-ins and output streams.
+Collaborators are made when a command first asks for them, and their modules loaded then:
+`dockerhello --help` loads none of them.
 """
 
 from __future__ import annotations
 
 import os
-import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import docker
-
-from provision.adapters.docker_machine import DEFAULT_MACHINE, DockerMachine
-from provision.adapters.vboxmanage import VBoxManage
+from provision import validators
 from provision.console import Console
-from provision.engine import ClientFactory, EngineTarget, connect
-from provision.process import Runner
-from provision.secret_store import SecretStore
-from provision.services.deploy import Deployer
-from provision.services.machines import Machines
+from provision.defaults import DEFAULT_MACHINE
+from provision.errors import DockerHelloError
+
+if TYPE_CHECKING:
+    import docker
+
+    from provision.adapters.docker_machine import DockerMachine
+    from provision.adapters.vboxmanage import VBoxManage
+    from provision.engine import EngineTarget
+    from provision.process import Runner
+    from provision.secret_store import SecretStore
+    from provision.services.deploy import Deployer
+    from provision.services.machines import Machines
+
+
+def _open_in_browser(url: str) -> bool:
+    import webbrowser
+
+    return webbrowser.open(url)
+
+
+def _connect(target: EngineTarget) -> docker.DockerClient:
+    from provision.adapters.engine import connect
+
+    return connect(target)
 
 
 def default_state_dir(environ: Mapping[str, str]) -> Path:
@@ -32,60 +51,106 @@ def default_state_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "dockerhello"
 
 
+def checked_state_dir(path: Path) -> Path:
+    """The state directory, made if missing; one error naming it if it cannot be used."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DockerHelloError(
+            f"dockerhello's state directory {path} is not a directory",
+            hint="Point DOCKERHELLO_HOME (or XDG_STATE_HOME) at a directory, or move that file away.",
+        ) from None
+    except OSError as exc:
+        raise DockerHelloError(
+            f"Cannot use {path} as dockerhello's state directory: {exc.strerror}",
+            hint="Point DOCKERHELLO_HOME at a directory you can write to.",
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DockerHelloError(
+            f"Cannot write to dockerhello's state directory {path}",
+            hint="Point DOCKERHELLO_HOME at a directory you can write to.",
+        )
+    return path
+
+
 @dataclass
 class App:
     environ: Mapping[str, str]
     console: Console = field(default_factory=Console)
     runner: Runner | None = None
-    connect: ClientFactory = connect
+    connect: Callable[[EngineTarget], Any] = _connect
     state_dir: Path | None = None
-    open_url: Callable[[str], bool] = webbrowser.open
-
-    def __post_init__(self) -> None:
-        if self.runner is None:
-            self.runner = Runner(self.environ)
-        if self.state_dir is None:
-            self.state_dir = default_state_dir(self.environ)
+    open_url: Callable[[str], bool] = _open_in_browser
+    # The engine this command talks to: its errors are translated against it (provision.cli).
+    engine_in_use: EngineTarget | None = None
 
     @property
     def run(self) -> Runner:
-        assert self.runner is not None
+        if self.runner is None:
+            from provision.process import Runner
+
+            self.runner = Runner(self.environ)
         return self.runner
 
     @property
+    def state(self) -> Path:
+        """dockerhello's state directory (secrets, release records), checked on first use."""
+        return checked_state_dir(self.state_dir or default_state_dir(self.environ))
+
+    @property
     def secrets(self) -> SecretStore:
-        assert self.state_dir is not None
-        return SecretStore(self.state_dir)
+        from provision.secret_store import SecretStore
+
+        return SecretStore(self.state)
 
     @property
     def docker_machine(self) -> DockerMachine:
+        from provision.adapters.docker_machine import DockerMachine
+
         return DockerMachine(self.run)
 
     @property
     def vboxmanage(self) -> VBoxManage:
+        from provision.adapters.vboxmanage import VBoxManage
+
         return VBoxManage(self.run)
 
     @property
     def machines(self) -> Machines:
+        from provision.services.machines import Machines
+
         return Machines(self.docker_machine, self.console)
 
     def default_machine(self) -> str:
         """The machine `eval "$(dockerhello env)"` loaded, else docker-machine's `default`."""
-        return self.environ.get("DOCKER_MACHINE_NAME") or DEFAULT_MACHINE
+        name = self.environ.get("DOCKER_MACHINE_NAME") or DEFAULT_MACHINE
+        try:
+            return validators.machine_name(name)
+        except ValueError as exc:
+            raise DockerHelloError(
+                f"DOCKER_MACHINE_NAME: {exc}",
+                hint='Unset it (`eval "$(dockerhello env --unset)"`) or name a machine with --machine.',
+            ) from None
 
     def engine_target(self, machine: str | None = None) -> EngineTarget:
         """The named machine's engine; else the one the environment names (DOCKER_HOST...,
         as `eval "$(dockerhello env)"` sets them); else the local default."""
+        from provision.engine import EngineTarget
+
         if machine:
             return self.machines.engine_target(machine)
         return EngineTarget.from_environ(self.environ)
 
     def client(self, target: EngineTarget) -> docker.DockerClient:
-        return self.connect(target)
+        self.engine_in_use = target
+        client: docker.DockerClient = self.connect(target)
+        return client
 
     def deployer(self, target: EngineTarget) -> Deployer:
-        assert self.state_dir is not None
-        return Deployer(self.client(target), target, self.console, self.secrets, self.run, self.state_dir)
+        from provision.services.deploy import Deployer
+
+        state = self.state  # checked before the engine is reached
+        return Deployer(self.client(target), target, self.console, self.secrets, self.run, state)
 
     @classmethod
     def from_os(cls, quiet: bool = False) -> App:

@@ -8,17 +8,16 @@ the container at run time and are never printed.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provision import validators
 from provision.errors import DockerHelloError
 
 # key -> (python type, what is allowed, in words)
 KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "app": (str, "a name of lower-case letters, digits, '.', '_' or '-'"),
+    "app": (str, "a name of lower-case letters, digits and '-', at most 32 characters"),
     "publish": (str, 'an address "[IP:]PORT", e.g. "127.0.0.1:8000"'),
     "base_image": (str, "an image name"),
     "health_timeout": ((int, float), "a number of seconds"),
@@ -32,7 +31,6 @@ KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "env": (dict, 'a table of NAME = "value" strings'),
     "env_file": (str, "a path, relative to the project"),
 }
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,14 @@ def load_config(project: Path) -> ProjectConfig:
     if dedicated.is_file():
         source, table = dedicated, _read(dedicated)
     elif pyproject.is_file():
-        source, table = pyproject, _read(pyproject).get("tool", {}).get("dockerhello", {})
+        source, table = pyproject, _read(pyproject)
+        for key in ("tool", "dockerhello"):
+            table = table.get(key, {})
+            if not isinstance(table, dict):
+                raise DockerHelloError(
+                    f"{pyproject}: [tool{'.dockerhello' if key == 'dockerhello' else ''}] is not a table",
+                    hint="dockerhello reads its settings from a [tool.dockerhello] table in pyproject.toml.",
+                )
     else:
         return ProjectConfig(None, {})
     config = ProjectConfig(source, dict(table))
@@ -65,8 +70,13 @@ def load_config(project: Path) -> ProjectConfig:
         # bool is an int in Python: keep true/false out of numeric settings.
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             raise DockerHelloError(f"{config.where(key)} = {value!r} is not allowed", hint=f"It must be {allowed}.")
+    if "app" in table:
+        try:
+            validators.app_name(table["app"])
+        except ValueError as exc:
+            raise DockerHelloError(f"{config.where('app')} = {table['app']!r} is not allowed: {exc}") from None
     for name, value in table.get("env", {}).items():
-        if not ENV_NAME.match(name) or not isinstance(value, str):
+        if not validators.is_env_name(name) or not isinstance(value, str) or "\0" in value:
             raise DockerHelloError(
                 f"{config.where('env')}.{name} = {value!r} is not allowed",
                 hint='Environment entries are NAME = "value", NAME made of letters, digits and _.',
@@ -75,29 +85,43 @@ def load_config(project: Path) -> ProjectConfig:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(_text(path))
     except tomllib.TOMLDecodeError as exc:
-        raise DockerHelloError(f"{path} is not valid TOML: {exc}") from exc
+        raise DockerHelloError(f"{path} is not valid TOML: {exc}", hint="Fix the line it names.") from None
+
+
+def _text(path: Path) -> str:
+    """A file's text, or one error naming it: unreadable, or not UTF-8 (with the line)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DockerHelloError(f"Cannot read {path}: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DockerHelloError(
+            f"{path}:{line}: not UTF-8 text", hint="Save the file as UTF-8 (dockerhello reads no other encoding)."
+        ) from None
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
     """`KEY=VALUE` lines, `#` comments, optional `export ` and matching quotes, as
     docker's --env-file and most dotenv files write them. Errors name the line, never
     the value."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DockerHelloError(f"Cannot read env file {path}: {exc.strerror}") from exc
+    text = _text(path)
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         line = line.removeprefix("export ").lstrip()
         name, sep, value = line.partition("=")
         name = name.strip()
-        if not sep or not ENV_NAME.match(name):
+        if not sep or not validators.is_env_name(name) or "\0" in value:
             raise DockerHelloError(
                 f"{path}:{number}: expected NAME=VALUE",
                 hint="One variable a line; NAME made of letters, digits and _.",

@@ -1,25 +1,22 @@
-"""Which Docker engine to talk to, and a client for it.
+"""Which Docker engine to talk to, and what it means when it cannot be reached.
 
 `EngineTarget.from_environ` reads the variables the docker CLI and `docker-machine env`
 use (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_MACHINE_NAME) from a mapping
 it is given, never from os.environ behind the caller's back: a machine's environment is
 passed in as a dict, and the user's shell stays as it was.
+
+Nothing here imports the Docker SDK: `provision.adapters.engine` connects, and commands that
+never reach an engine (`--help`, `env`) start without loading it.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import docker
-import docker.errors
-import docker.tls
-
-from provision.errors import DockerHelloError, EngineUnreachable
+from provision.errors import EngineUnreachable
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # Builds stream for minutes with long silences (pip downloading): the per-read timeout must
@@ -62,6 +59,8 @@ class EngineTarget:
         """The address published ports are reached on: the engine's host, or loopback."""
         if self.is_local:
             return "127.0.0.1"
+        from urllib.parse import urlsplit
+
         return urlsplit(self.host.replace("tcp://", "http://", 1)).hostname or "127.0.0.1"
 
     def describe(self) -> str:
@@ -69,63 +68,14 @@ class EngineTarget:
         return f"{where} (machine {self.machine})" if self.machine else where
 
 
-ClientFactory = Callable[[EngineTarget], docker.DockerClient]
-
-
-def connect(target: EngineTarget, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
-    """A client for `target` with the API version negotiated.
-
-    Negotiation matters: boot2docker VMs run Engine 19.03 (API 1.40), older than the
-    version docker-py would otherwise ask for.
-    """
-    tls_config: docker.tls.TLSConfig | bool = False
-    if target.tls:
-        assert target.cert_path is not None
-        try:
-            tls_config = docker.tls.TLSConfig(
-                client_cert=(str(target.cert_path / "cert.pem"), str(target.cert_path / "key.pem")),
-                ca_cert=str(target.cert_path / "ca.pem"),
-                verify=target.tls_verify,
-            )
-        except docker.errors.TLSParameterError as exc:
-            raise DockerHelloError(
-                f"Cannot use the TLS certificates in {target.cert_path}: {exc}",
-                hint=_cert_hint(target),
-            ) from exc
-    try:
-        api = _PinnedCAClient(base_url=target.host, tls=tls_config, version="auto", timeout=timeout)
-    except docker.errors.DockerException as exc:
-        raise unreachable(target, exc) from exc
-    # DockerClient's constructor only makes an APIClient; this one keeps its CA (below).
-    client = docker.DockerClient.__new__(docker.DockerClient)
-    client.api = api
-    return client
-
-
-class _PinnedCAClient(docker.APIClient):
-    """An APIClient whose TLS CA is not replaced by REQUESTS_CA_BUNDLE.
-
-    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify` path
-    (psf/requests#5209, docker/docker-py#2433, still open), so a machine's engine fails
-    verification exactly for users whose network makes them set those variables: behind a
-    TLS-intercepting proxy. The machine's CA is the only one that can sign its engine.
-    """
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None and isinstance(self.verify, str):
-            settings["verify"] = self.verify
-        return settings
-
-
-def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
+def unreachable(target: EngineTarget, exc: BaseException) -> EngineUnreachable:
     """Turn a failed connection into an error that says what to do next."""
     reason = _root_cause(exc)
     text = str(exc)
     if reason.startswith("certificate verify failed") or any(marker in text for marker in _CERT_MARKERS):
         return EngineUnreachable(
             f"The TLS certificate of the {target.describe()} does not match it: {reason}",
-            hint=_cert_hint(target),
+            hint=cert_hint(target),
         )
     if target.machine:
         hint = (
@@ -142,7 +92,7 @@ def unreachable(target: EngineTarget, exc: BaseException) -> DockerHelloError:
     return EngineUnreachable(f"Cannot reach the {target.describe()}: {reason}", hint=hint)
 
 
-def _cert_hint(target: EngineTarget) -> str:
+def cert_hint(target: EngineTarget) -> str:
     if target.machine:
         return (
             f"The machine's IP has probably changed since its certificates were made: run "
@@ -171,17 +121,18 @@ _REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (ConnectionRefusedError, "connection refused"),
     (PermissionError, "permission denied (is your user in the docker group?)"),
     (TimeoutError, "timed out"),
-    (ssl.SSLCertVerificationError, "certificate verify failed"),
 )
 
 
 def _find_reason(exc: object, depth: int) -> str | None:
     if depth > 8 or exc is None:
         return None
+    import ssl  # loaded by the SDK already when there is an error of it to read
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}" if exc.verify_message else "certificate verify failed"
     for kind, reason in _REASONS:
         if isinstance(exc, kind):
-            if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
-                return f"certificate verify failed: {exc.verify_message}"
             return reason
     if isinstance(exc, BaseException):
         text = str(exc)

@@ -45,15 +45,31 @@ class ToolNotFound(DockerHelloError):
 
 
 class ToolFailed(DockerHelloError):
-    """An external program exited non-zero (or timed out); its own words are kept."""
+    """An external program exited non-zero (or was stopped at its timeout); its own words are kept."""
 
-    def __init__(self, argv: Sequence[str], returncode: int | None, stderr: str, stdout: str = "") -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        returncode: int | None,
+        stderr: str,
+        stdout: str = "",
+        timeout: float | None = None,
+        silent_for: float | None = None,
+    ) -> None:
         self.argv = tuple(argv)
         self.returncode = returncode
         self.stderr = stderr
         self.stdout = stdout
         said = stderr.strip() or stdout.strip()
-        message = f"{argv[0]} timed out" if returncode is None else f"{argv[0]} failed (exit {returncode})"
+        if returncode is None:
+            # The tool and its subcommand, e.g. "docker-machine create": which one stalled.
+            tool = " ".join(argv[:2]) if len(argv) > 1 and argv[1].isalpha() else argv[0]
+            silence = f", silent for the last {silent_for:.0f} s" if silent_for is not None else ""
+            after = f" after {timeout:g} s" if timeout is not None else ""
+            message = f"{tool} did not finish{after}{silence}: dockerhello stopped it"
+            super().__init__(message, hint="Its last output is above or below; run it again, or with --debug.")
+            return
+        message = f"{argv[0]} failed (exit {returncode})"
         super().__init__(f"{message}: {said}" if said else message)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 
@@ -23,6 +22,8 @@ class SecretStore:
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        import secrets
+
         key = secrets.token_urlsafe(50)
         try:
             # O_EXCL: two deploys racing to create the key agree on the first one written.

@@ -22,10 +22,11 @@ import docker.errors
 import pytest
 from click.testing import CliRunner, Result
 
+from provision.adapters.engine import connect
 from provision.app import App
 from provision.cli import cli
 from provision.console import Console
-from provision.engine import EngineTarget, connect
+from provision.engine import EngineTarget
 from provision.process import Runner
 from provision.services.base_image import BaseImageBuilder, BaseImageSpec
 

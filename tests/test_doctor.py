@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from provision.adapters.docker_machine import DockerMachine
+from provision.adapters.engine import connect
 from provision.adapters.vboxmanage import VBoxManage
-from provision.engine import connect
 from provision.process import Runner
 from provision.services.doctor import Check, Doctor, HostPlatform, Status
 from tests.conftest import Dockerhello, MachineWorld, dockerhello_in

@@ -111,7 +111,8 @@ def test_the_machine_ca_is_used_even_with_requests_ca_bundle_set(
     # replace the machine's CA (docker/docker-py#2433).
     other = tmp_path / "other-ca.pem"
     other.write_text((tls_engine.certs / "server.pem").read_text())
-    from provision.engine import EngineTarget, connect
+    from provision.adapters.engine import connect
+    from provision.engine import EngineTarget
 
     os.environ["REQUESTS_CA_BUNDLE"] = str(other)
     try:

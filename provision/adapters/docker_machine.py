@@ -6,13 +6,15 @@ tool has a machine-readable mode it is used: `inspect` (JSON) and `ls --format` 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from provision import validators
+from provision.defaults import DEFAULT_MACHINE, SHELLS
 from provision.errors import (
     CertificateMismatch,
     DockerHelloError,
@@ -21,12 +23,13 @@ from provision.errors import (
     ToolFailed,
     ToolNotFound,
 )
-from provision.process import Completed, Runner
+
+if TYPE_CHECKING:  # the runner is given; `dockerhello env --help` need not load subprocess
+    from provision.process import Completed, Runner
+
+__all__ = ["DEFAULT_MACHINE", "SHELLS", "DockerMachine", "Machine", "MachineState", "MachineSummary"]
 
 PROGRAM = "docker-machine"
-DEFAULT_MACHINE = "default"  # the name docker-machine itself falls back to
-# libmachine/host/host.go
-NAME_RULE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$")
 ENV_VARIABLES = ("DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME")
 # docker-machine turns a literal \t in the template into a TAB (commands/ls.go).
 LS_FIELDS = ("Name", "Active", "DriverName", "State", "URL", "DockerVersion", "Error")
@@ -120,6 +123,8 @@ def parse_ls(text: str) -> list[MachineSummary]:
 
 def parse_inspect(text: str) -> Machine:
     try:
+        import json
+
         data = json.loads(text)
         driver = data["Driver"]
         return Machine(
@@ -139,12 +144,12 @@ def parse_inspect(text: str) -> Machine:
 
 # One pattern per shell docker-machine writes for (commands/env.go).
 _ENV_LINE = (
-    re.compile(r'^export (\w+)="(.*)"$'),  # bash, zsh, sh
-    re.compile(r'^set -gx (\w+) "(.*)";$'),  # fish
-    re.compile(r'^\$Env:(\w+) = "(.*)"$'),  # powershell
-    re.compile(r"^SET (\w+)=(.*)$"),  # cmd
-    re.compile(r'^setenv (\w+) "(.*)";$'),  # tcsh
-    re.compile(r'^\(setenv "(\w+)" "(.*)"\)$'),  # emacs
+    r'export (\w+)="(.*)"',  # bash, zsh, sh
+    r'set -gx (\w+) "(.*)";',  # fish
+    r'\$Env:(\w+) = "(.*)"',  # powershell
+    r"SET (\w+)=(.*)",  # cmd
+    r'setenv (\w+) "(.*)";',  # tcsh
+    r'\(setenv "(\w+)" "(.*)"\)',  # emacs
 )
 
 
@@ -153,14 +158,11 @@ def parse_env(text: str) -> dict[str, str]:
     variables: dict[str, str] = {}
     for line in text.splitlines():
         for pattern in _ENV_LINE:
-            match = pattern.match(line.rstrip("\r"))
+            match = re.fullmatch(pattern, line.rstrip("\r"))
             if match:
                 variables[match.group(1)] = match.group(2)
                 break
     return variables
-
-
-SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
 
 
 def render_env(variables: Mapping[str, str], shell: str, command: str, unset: bool = False) -> str:
@@ -193,13 +195,14 @@ def _posix_escape(value: str) -> str:
     return re.sub(r'(["$`\\])', r"\\\1", value)
 
 
-def check_name(name: str) -> None:
-    if not NAME_RULE.match(name):
-        raise DockerHelloError(
-            f"Invalid machine name {name!r}: docker-machine allows letters, digits, '.' and '-', "
-            "starting with a letter or digit",
-            hint="For example: dockerhello machine create dev",
-        )
+def checked(name: str) -> str:
+    """The machine name, if docker-machine would take it as one. Its flag parser reads any
+    argument starting with '-' as a flag (and answers an unknown one with exit status 0), so
+    a name reaches it only once it is known to be a name."""
+    try:
+        return validators.machine_name(name)
+    except ValueError as exc:
+        raise DockerHelloError(f"Invalid machine name: {exc}", hint="`dockerhello machine ls` lists them.") from None
 
 
 class DockerMachine:
@@ -229,24 +232,21 @@ class DockerMachine:
         return parse_ls(self._run(["ls", "--format", LS_FORMAT]).stdout)
 
     def inspect(self, name: str) -> Machine:
-        return parse_inspect(self._run(["inspect", name], name).stdout)
+        return parse_inspect(self._run(["inspect", checked(name)], name).stdout)
 
     def status(self, name: str) -> MachineState:
-        return MachineState.from_tool(self._run(["status", name], name).stdout)
+        return MachineState.from_tool(self._run(["status", checked(name)], name).stdout)
 
     def ip(self, name: str) -> str:
-        return self._run(["ip", name], name).stdout.strip()
+        return self._run(["ip", checked(name)], name).stdout.strip()
 
     def env(self, name: str) -> dict[str, str]:
         """The machine's Docker variables. docker-machine checks the TLS connection first,
         so a stopped machine or stale certificates fail here with its own words."""
-        return parse_env(self._run(["env", "--shell", "bash", name], name).stdout)
-
-    def exists(self, name: str) -> bool:
-        return any(machine.name == name for machine in self.ls())
+        return parse_env(self._run(["env", "--shell", "bash", checked(name)], name).stdout)
 
     def create(self, name: str, flags: Sequence[str], on_line: Callable[[str], None]) -> None:
-        argv = [self.program, "create", *flags, name]
+        argv = [self.program, "create", *flags, checked(name)]
         try:
             done = self.runner.stream(argv, on_line, timeout=1800, check=False)
         except ToolNotFound:
@@ -255,14 +255,14 @@ class DockerMachine:
             raise classify(done, name)
 
     def start(self, name: str, on_line: Callable[[str], None]) -> None:
-        self._stream(["start", name], name, on_line)
+        self._stream(["start", checked(name)], name, on_line)
 
     def stop(self, name: str, on_line: Callable[[str], None]) -> None:
-        self._stream(["stop", name], name, on_line)
+        self._stream(["stop", checked(name)], name, on_line)
 
     def rm(self, name: str, force: bool = False) -> str:
         # -y: dockerhello asks its own question first; -f also drops a broken entry.
-        return self._run(["rm", "-f" if force else "-y", name], name).stdout
+        return self._run(["rm", "-f" if force else "-y", checked(name)], name).stdout
 
     def _stream(self, args: Sequence[str], name: str, on_line: Callable[[str], None]) -> None:
         try:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from provision.errors import DockerHelloError, ToolFailed, ToolNotFound, VmNotFound
-from provision.process import Completed, Runner
+
+if TYPE_CHECKING:
+    from provision.process import Completed, Runner
 
 PROGRAM = "VBoxManage"
 INSTALL_HINT = "Install VirtualBox (https://www.virtualbox.org/wiki/Downloads); it provides VBoxManage."
@@ -58,7 +61,7 @@ class VmInfo:
         return self.state in SESSION_STATES
 
 
-_KEY_VALUE = re.compile(r'^("(?:[^"\\]|\\.)*"|[^=]+)=(.*)$')
+_KEY_VALUE = r'("(?:[^"\\]|\\.)*"|[^=]+)=(.*)'
 
 
 def _unquote(text: str) -> str:
@@ -71,7 +74,7 @@ def parse_machinereadable(text: str) -> list[tuple[str, str]]:
     """`key=value` lines of `showvminfo --machinereadable`, keys and values unquoted, in order."""
     pairs = []
     for line in text.splitlines():
-        match = _KEY_VALUE.match(line.rstrip("\r"))
+        match = re.fullmatch(_KEY_VALUE, line.rstrip("\r"))
         if match:
             pairs.append((_unquote(match.group(1)), _unquote(match.group(2))))
     return pairs

@@ -3,7 +3,7 @@ service and renders the result; errors become output and exit codes here, in one
 
 from __future__ import annotations
 
-import logging
+import sys
 from typing import Any
 
 import click
@@ -27,6 +27,27 @@ class DockerHelloGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
+        except Exception as exc:
+            error = engine_error(ctx, exc)
+            if error is None or ctx.find_root().params.get("debug"):
+                raise
+            render_error(error)
+            ctx.exit(error.exit_code)
+
+
+def engine_error(ctx: click.Context, exc: Exception) -> DockerHelloError | None:
+    """An error of the Docker SDK or its transport, with its meaning for the engine in use.
+    The SDK is loaded only by commands that reach an engine; if it is not, this was not one."""
+    if "docker" not in sys.modules:
+        return None
+    from provision.adapters.engine import is_engine_error, translate
+    from provision.engine import EngineTarget
+
+    if not is_engine_error(exc):
+        return None
+    app = ctx.find_object(App)
+    target = app.engine_in_use if app is not None and app.engine_in_use is not None else EngineTarget()
+    return translate(target, exc)
 
 
 def render_error(exc: DockerHelloError) -> None:
@@ -57,6 +78,8 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
     Or on the local Docker engine: `dockerhello deploy`, then open http://localhost:8000.
     """
     if debug:
+        import logging  # only here: every other command starts without it
+
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     if ctx.obj is None:
         ctx.obj = App.from_os(quiet=quiet)

@@ -8,7 +8,8 @@ import click
 
 from provision.app import App
 from provision.cli import cli, pass_app
-from provision.services.base_image import DEFAULT_SUITE, BaseImageBuilder, BaseImageSpec, default_tag
+from provision.cli.params import DEBIAN_SUITE, IMAGE, MIRROR, READABLE_FILE
+from provision.defaults import DEFAULT_SUITE, base_image_tag
 
 
 @cli.group()
@@ -19,18 +20,19 @@ def base() -> None:
 @base.command("build")
 @click.option(
     "--suite",
+    type=DEBIAN_SUITE,
     default=DEFAULT_SUITE,
     show_default=True,
     help="Debian release to install: trixie gives Python 3.13, bookworm Python 3.11.",
 )
-@click.option("--tag", metavar="IMAGE", help="Image name.  [default: dockerhello/python:SUITE]")
-@click.option("--mirror", metavar="URL", help="Debian mirror for debootstrap (default: deb.debian.org).")
+@click.option("--tag", type=IMAGE, help="Image name.  [default: dockerhello/python:SUITE]")
+@click.option("--mirror", type=MIRROR, help="Debian mirror for debootstrap (default: deb.debian.org).")
 @click.option(
     "--ca-cert",
     "ca_certs",
     multiple=True,
     metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=READABLE_FILE,
     help="PEM file of CA certificates to trust inside the image, for networks whose "
     "proxy re-signs HTTPS (pip fails with CERTIFICATE_VERIFY_FAILED without it). "
     "Repeatable; a bundle such as /etc/ssl/certs/ca-certificates.crt works.",
@@ -46,7 +48,9 @@ def build(app: App, suite: str, tag: str | None, mirror: str | None, ca_certs: t
       dockerhello deploy --base-image dockerhello/python:trixie
     Needs root and debootstrap; takes about 30 s with a nearby mirror.
     """
-    spec = BaseImageSpec(suite=suite, tag=tag or default_tag(suite), mirror=mirror, ca_certs=ca_certs)
+    from provision.services.base_image import BaseImageBuilder, BaseImageSpec
+
+    spec = BaseImageSpec(suite=suite, tag=tag or base_image_tag(suite), mirror=mirror, ca_certs=ca_certs)
     target = app.engine_target()
     builder = BaseImageBuilder(app.run, app.client(target), app.console)
     builder.build(spec, rebuild=rebuild)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -13,27 +13,23 @@ from click.decorators import FC
 
 from provision.app import App
 from provision.cli import cli
-from provision.config import ProjectConfig, load_config, parse_env_file
+from provision.cli.params import (
+    APP_NAME,
+    CPUS,
+    ENV_PAIR,
+    IMAGE,
+    MEMORY,
+    PROJECT_DIR,
+    PUBLISH,
+    READABLE_FILE,
+    SECONDS,
+    count,
+    machine_option,
+)
 from provision.errors import DockerHelloError
-from provision.project import Publish, load_project, parse_publish
-from provision.services.deploy import DeployOptions, Hardening, options_for
 
-
-def publish_option(ctx: click.Context, param: click.Parameter, value: str) -> Publish:
-    try:
-        return parse_publish(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), ctx, param) from None
-
-
-def env_pair(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {name!r}{'=...' if sep else ''}", ctx, param)
-        pairs.append((name, setting))
-    return tuple(pairs)
+if TYPE_CHECKING:
+    from provision.config import ProjectConfig
 
 
 def option(name: str, *decls: str, **kwargs: Any) -> Callable[[FC], FC]:
@@ -57,13 +53,18 @@ def resolve(ctx: click.Context, config: ProjectConfig) -> dict[str, Any]:
             converted = param.type_cast_value(ctx, value)
             params[key] = param.callback(ctx, param, converted) if param.callback else converted
         except click.BadParameter as exc:
-            raise DockerHelloError(f"{config.where(key)} = {value!r} is not allowed: {exc.message}") from None
+            raise DockerHelloError(
+                f"{config.where(key)} = {value!r} is not allowed: {exc.message}",
+                hint=f"`dockerhello deploy --help` says what --{key.replace('_', '-')} takes.",
+            ) from None
     return params
 
 
 def app_environment(project: Path, config: ProjectConfig, env_file: Path | None, env: tuple[tuple[str, str], ...]
                     ) -> tuple[tuple[str, str], ...]:  # fmt: skip
     """The app's variables: the file's `env` table, its `env_file`, then --env-file, then --env."""
+    from provision.config import parse_env_file
+
     merged: dict[str, str] = dict(config.values.get("env", {}))
     if config.values.get("env_file"):
         merged.update(parse_env_file(project / config.values["env_file"]))
@@ -74,28 +75,27 @@ def app_environment(project: Path, config: ProjectConfig, env_file: Path | None,
 
 
 @cli.command()
-@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--app", "app_name", metavar="NAME",
+@click.argument("path", default=".", type=PROJECT_DIR)
+@click.option("--app", "app_name", type=APP_NAME,
               help="App name: names the image and the containers. Default: `app` in the project's config, "
               "else PATH's directory name.")  # fmt: skip
-@option("--publish", default="127.0.0.1:8000", show_default=True, metavar="[IP:]PORT", callback=publish_option,
+@option("--publish", type=PUBLISH, default="127.0.0.1:8000", show_default=True,
         help="Host address for the app. Loopback by default: 0.0.0.0:PORT opens it to the network.")  # fmt: skip
-@option("--base-image", metavar="IMAGE",
+@option("--base-image", type=IMAGE,
         help="Base image for the Dockerfile's BASE_IMAGE build argument, e.g. one made by `dockerhello base "
         "build`. Default: the Dockerfile's own (python:3.12-slim).")  # fmt: skip
-@click.option("--machine", "machine_name", metavar="NAME",
-              help="Deploy to this Docker Machine VM's engine (over TLS, with its certificates). Without it: the "
-              'engine DOCKER_HOST names, e.g. after `eval "$(dockerhello env)"`, else the local one.')  # fmt: skip
-@option("--env", "env", multiple=True, metavar="NAME=VALUE", callback=env_pair,
+@machine_option
+@option("--env", "env", multiple=True, type=ENV_PAIR,
         help="A variable for the app (repeatable). Secrets belong in --env-file.")  # fmt: skip
-@option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+@option("--env-file", type=READABLE_FILE, metavar="FILE",
         help="NAME=VALUE lines for the app, e.g. secrets. Given to the container at run time, never built into "
         "the image nor printed.")  # fmt: skip
-@option("--health-timeout", type=click.FloatRange(min=1), default=120, show_default=True, metavar="SECONDS",
+@option("--health-timeout", type=SECONDS, default="120", show_default=True,
         help="How long the new release has to become healthy.")  # fmt: skip
-@option("--keep", type=click.IntRange(1), default=5, show_default=True, help="Release images kept for rollback.")
-@option("--memory", default="512m", show_default=True, help='Memory limit of the app container ("" for none).')
-@option("--cpus", type=click.FloatRange(min=0), default=1.0, show_default=True, help="CPU limit (0 for none).")
+@option("--keep", type=count(1, 1000), default="5", show_default=True, help="Release images kept for rollback.")
+@option("--memory", type=MEMORY, default="512m", show_default=True,
+        help='Memory limit of the app container, e.g. 512m or 1g ("" for none).')  # fmt: skip
+@option("--cpus", type=CPUS, default="1", show_default=True, help="CPU limit, e.g. 1.5 (0 for none).")
 @option("--read-only/--writable", "read_only", default=True, show_default=True,
         help="Read-only root filesystem, with a tmpfs on /tmp.")  # fmt: skip
 @option("--drop-capabilities/--keep-capabilities", "drop_capabilities", default=True, show_default=True,
@@ -125,15 +125,18 @@ def deploy(
     DOCKER_CERT_PATH) names, else the local one. Settings also come from dockerhello.toml
     or [tool.dockerhello] in PATH/pyproject.toml, under flags and DOCKERHELLO_* variables.
     """
+    from provision.config import load_config
+    from provision.project import load_project
+    from provision.services.deploy import DeployOptions, Hardening, options_for  # loads the SDK: not at start-up
+
     app = ctx.find_object(App)
     assert app is not None
     config = load_config(path.resolve())
     settings = resolve(ctx, config)
     project = load_project(path, app_name)
     target = app.engine_target(machine_name)
-    memory = settings["memory"] or None
     hardening = Hardening(settings["read_only"], settings["drop_capabilities"], settings["no_new_privileges"],
-                          settings["allow_root"], memory, settings["cpus"] or None)  # fmt: skip
+                          settings["allow_root"], settings["memory"], settings["cpus"])  # fmt: skip
     options = DeployOptions(
         publish=settings["publish"],
         base_image=settings["base_image"],

@@ -8,7 +8,6 @@ from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.render import to_json
 from provision.errors import ExitCode
-from provision.services.doctor import Doctor, Status
 
 
 def _sysctl(app: App) -> str | None:
@@ -29,6 +28,8 @@ def doctor(app: App, as_json: bool) -> None:
     engine the next deploy would use, port 8000 and the base image. Exits 1 when
     something blocks the next deploy.
     """
+    from provision.services.doctor import Doctor, Status
+
     checks = Doctor(app.docker_machine, app.vboxmanage, app.connect, app.environ,
                     sysctl=lambda _: _sysctl(app)).run()  # fmt: skip
     if as_json:

@@ -6,13 +6,14 @@ import os
 
 import click
 
-from provision.adapters.docker_machine import ENV_VARIABLES, SHELLS, render_env
 from provision.app import App
 from provision.cli import cli, pass_app
+from provision.cli.params import MACHINE_NAME
+from provision.defaults import SHELLS
 
 
 @cli.command()
-@click.argument("name", required=False, metavar="[NAME]")
+@click.argument("name", required=False, type=MACHINE_NAME, metavar="[NAME]")
 @click.option("--shell", type=click.Choice(SHELLS), help="Shell to write for.  [default: from $SHELL, else bash]")
 @click.option("-u", "--unset", is_flag=True, help="Write code that unsets the variables instead.")
 @pass_app
@@ -27,6 +28,8 @@ def env(app: App, name: str | None, shell: str | None, unset: bool) -> None:
     After that, `dockerhello deploy` (and the docker CLI) use the machine. Only the shell
     code goes to stdout; messages go to stderr.
     """
+    from provision.adapters.docker_machine import ENV_VARIABLES, render_env
+
     if shell is None:
         detected = os.path.basename(app.environ.get("SHELL", ""))
         shell = detected if detected in SHELLS else "bash"

@@ -6,15 +6,16 @@ import click
 
 from provision.app import App
 from provision.cli import cli, pass_app
+from provision.cli.params import IPV4, MACHINE_NAME, PORT
 from provision.cli.render import table
-from provision.services.ports import PortForwarder
 
 
 @cli.command("forward-port")
-@click.argument("port", type=click.IntRange(1, 65535), required=False)
-@click.option("--host-port", type=click.IntRange(1, 65535), help="Port on this host.  [default: PORT]")
+@click.argument("port", type=PORT, required=False)
+@click.option("--host-port", type=PORT, help="Port on this host.  [default: PORT]")
 @click.option(
     "--host-ip",
+    type=IPV4,
     default="127.0.0.1",
     show_default=True,
     help="Address on this host. 0.0.0.0 exposes the app to your network.",
@@ -23,7 +24,7 @@ from provision.services.ports import PortForwarder
 @click.option(
     "--machine",
     "machine_name",
-    metavar="NAME",
+    type=MACHINE_NAME,
     help="Machine whose VM gets the rule.  [default: the one `dockerhello env` loaded, else default]",
 )
 @click.option("--auto-correct", is_flag=True, help="If the host port is taken, use the next free one.")
@@ -54,6 +55,8 @@ def forward_port(
       dockerhello forward-port 8000 --remove
     """
     vm = machine_name or app.default_machine()
+    from provision.services.ports import PortForwarder
+
     forwarder = PortForwarder(app.vboxmanage, app.console)
     if list_rules:
         rows = [

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import click
 
-from provision.adapters.docker_machine import DEFAULT_MACHINE
 from provision.app import App
 from provision.cli import cli, pass_app
+from provision.cli.params import HOSTONLY_CIDR, MACHINE_NAME, count, json_option
 from provision.cli.render import table, to_json
-from provision.services.machines import DEFAULT_HOSTONLY_CIDR, MachineSpec
+from provision.defaults import (
+    DEFAULT_HOSTONLY_CIDR,
+    DEFAULT_MACHINE,
+    MACHINE_CPUS,
+    MACHINE_DISK_MB,
+    MACHINE_MEMORY_MB,
+)
 
-NAME = click.argument("name", required=False, metavar="[NAME]")
+NAME = click.argument("name", required=False, type=MACHINE_NAME, metavar="[NAME]")
 
 
 def machine_name(app: App, name: str | None) -> str:
@@ -26,22 +32,23 @@ def machine() -> None:
 
 
 @machine.command()
-@click.argument("name", default=DEFAULT_MACHINE)
-@click.option("--cpus", type=click.IntRange(1, 32), default=2, show_default=True, help="Virtual CPUs.")
-@click.option("--memory", type=click.IntRange(512), default=4096, show_default=True, metavar="MB", help="Memory in MB.")
+@click.argument("name", default=DEFAULT_MACHINE, type=MACHINE_NAME)
+@click.option("--cpus", type=count(1, 32), default=MACHINE_CPUS, show_default=True, help="Virtual CPUs (1 to 32).")
+@click.option(
+    "--memory", type=count(512, 1048576, "MB"), default=MACHINE_MEMORY_MB, show_default=True, help="Memory in MB."
+)
 @click.option(
     "--disk-size",
-    type=click.IntRange(1000),
-    default=5000,
+    type=count(1000, 2097152, "MB"),
+    default=MACHINE_DISK_MB,
     show_default=True,
-    metavar="MB",
     help="Disk in MB: holds every image and container, so prune often at 5000.",
 )
 @click.option(
     "--hostonly-cidr",
+    type=HOSTONLY_CIDR,
     default=DEFAULT_HOSTONLY_CIDR,
     show_default=True,
-    metavar="CIDR",
     help="Host-only network. The default is in the range VirtualBox 6.1.28+ allows without "
     "/etc/vbox/networks.conf (docker-machine's own 192.168.99.1/24 is not).",
 )
@@ -60,13 +67,15 @@ def create(
     docker-machine registered the machine leaves an entry `ls` keeps showing: dockerhello
     removes it and says so, unless --keep-on-failure.
     """
+    from provision.services.machines import MachineSpec
+
     spec = MachineSpec(name=name, cpus=cpus, memory_mb=memory, disk_mb=disk_size, hostonly_cidr=hostonly_cidr)
     app.console.info(app.machines.create(spec, keep_on_failure=keep_on_failure))
     app.console.info(f'Next: eval "$(dockerhello env {name})", then dockerhello deploy')
 
 
 @machine.command("ls")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @pass_app
 def ls(app: App, as_json: bool) -> None:
     """List machines with their state, engine URL and errors."""
@@ -83,7 +92,7 @@ def ls(app: App, as_json: bool) -> None:
 
 @machine.command()
 @NAME
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @pass_app
 def status(app: App, name: str | None, as_json: bool) -> None:
     """State, address and size of a machine."""

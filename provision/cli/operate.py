@@ -3,32 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from provision.app import App
 from provision.cli import cli, pass_app
+from provision.cli.params import RELEASE, SECONDS, app_option, count, json_option, machine_option, path_option
 from provision.cli.render import table, to_json
-from provision.engine import EngineTarget
 from provision.project import load_app_name
-from provision.services.deploy import options_for
-from provision.services.operate import Operator
-from provision.services.proxy import Proxy
-from provision.services.releases import ReleaseStore
 
-APP = click.option("--app", "app_name", metavar="NAME", help="App name.  [default: as deploy finds it in PATH]")
-PATH = click.option("--path", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".",
-                    show_default=True, help="Project directory, where the app name is read from.")  # fmt: skip
-MACHINE = click.option("--machine", "machine_name", metavar="NAME",
-                       help="The machine whose engine runs the app.  [default: as deploy]")  # fmt: skip
+if TYPE_CHECKING:
+    from provision.engine import EngineTarget
+    from provision.services.operate import Operator
+    from provision.services.releases import ReleaseStore
+
+APP = app_option
+PATH = path_option
+MACHINE = machine_option
 
 
 def _store(app: App, name: str, target: EngineTarget) -> ReleaseStore:
-    assert app.state_dir is not None
-    return ReleaseStore(app.state_dir, name, target.host)
+    from provision.services.releases import ReleaseStore
+
+    return ReleaseStore(app.state, name, target.host)
 
 
 def _operator(app: App, name: str, machine: str | None) -> Operator:
+    # The services that use the SDK load here, not at start-up.
+    from provision.services.operate import Operator
+    from provision.services.proxy import Proxy
+
     target = app.engine_target(machine)
     client = app.client(target)
     return Operator(client, target, _store(app, name, target), Proxy(client, app.console))
@@ -38,7 +43,7 @@ def _operator(app: App, name: str, machine: str | None) -> Operator:
 @APP
 @PATH
 @MACHINE
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @pass_app
 def releases(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
     """List the app's releases, newest last, with what became of each."""
@@ -53,11 +58,12 @@ def releases(app: App, app_name: str | None, path: Path, machine_name: str | Non
 
 
 @cli.command()
-@click.argument("release", required=False)
+@click.argument("release", required=False, type=RELEASE)
 @APP
 @PATH
 @MACHINE
-@click.option("--health-timeout", type=click.FloatRange(min=1), default=120, show_default=True, metavar="SECONDS")
+@click.option("--health-timeout", type=SECONDS, default="120", show_default=True,
+              help="How long the release has to become healthy.")  # fmt: skip
 @pass_app
 def rollback(
     app: App, release: str | None, app_name: str | None, path: Path, machine_name: str | None, health_timeout: float
@@ -67,6 +73,8 @@ def rollback(
     The same health-gated switch as a deploy, without a build: the release's image must
     still be on the engine (the last 5 are kept). A prefix of the release id is enough.
     """
+    from provision.services.deploy import options_for
+
     name = load_app_name(path, app_name)
     target = app.engine_target(machine_name)
     deployer = app.deployer(target)
@@ -80,7 +88,7 @@ def rollback(
 @APP
 @PATH
 @MACHINE
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@json_option
 @pass_app
 def status(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
     """Where the app runs, which release, its state, health, restarts, uptime and URL."""
@@ -108,7 +116,7 @@ def _duration(seconds: int) -> str:
 @PATH
 @MACHINE
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
-@click.option("--tail", type=click.IntRange(0), default=100, show_default=True, help="Lines from the end.")
+@click.option("--tail", type=count(0, 1000000), default="100", show_default=True, help="Lines from the end.")
 @pass_app
 def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, follow: bool, tail: int) -> None:
     """The serving release's log: Gunicorn's access log and the app's output."""
@@ -136,7 +144,7 @@ def down(app: App, app_name: str | None, path: Path, machine_name: str | None, i
 @APP
 @PATH
 @MACHINE
-@click.option("--keep", type=click.IntRange(1), default=5, show_default=True, help="Release images to keep.")
+@click.option("--keep", type=count(1, 1000), default="5", show_default=True, help="Release images to keep.")
 @pass_app
 def prune(app: App, app_name: str | None, path: Path, machine_name: str | None, keep: int) -> None:
     """Free disk: old release images, dangling images and the build cache.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,4 +28,6 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
+    import json  # here, not at start-up: every command imports this module
+
     return json.dumps(_plain(value), indent=2)

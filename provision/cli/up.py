@@ -6,32 +6,31 @@ from pathlib import Path
 
 import click
 
-from provision.adapters.docker_machine import DEFAULT_MACHINE
 from provision.app import App
 from provision.cli import cli, pass_app
-from provision.services.machines import MachineSpec
-from provision.services.up import Up
+from provision.cli.params import APP_NAME, IMAGE, MACHINE_NAME, PORT, PROJECT_DIR
+from provision.defaults import DEFAULT_MACHINE
 
 
 @cli.command()
-@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--app", "app_name", metavar="NAME", help="App name (as for deploy).")
+@click.argument("path", default=".", type=PROJECT_DIR)
+@click.option("--app", "app_name", type=APP_NAME, help="App name (as for deploy).")
 @click.option(
     "--machine",
     "machine_name",
+    type=MACHINE_NAME,
     default=DEFAULT_MACHINE,
     show_default=True,
-    metavar="NAME",
     help="Machine to create or reuse.",
 )
 @click.option(
     "--port",
-    type=click.IntRange(1, 65535),
-    default=8000,
+    type=PORT,
+    default="8000",
     show_default=True,
     help="Port of the app on the VM and on this host.",
 )
-@click.option("--base-image", metavar="IMAGE", envvar="DOCKERHELLO_BASE_IMAGE", help="As for deploy.")
+@click.option("--base-image", type=IMAGE, envvar="DOCKERHELLO_BASE_IMAGE", help="As for deploy.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the URL in a browser at the end.")
 @pass_app
 def up(
@@ -45,6 +44,9 @@ def up(
     at PATH there and waits until it is healthy. Elsewhere it deploys to the local Docker
     engine and says so. Safe to run twice. Prints the URL.
     """
+    from provision.services.machines import MachineSpec
+    from provision.services.up import Up  # loads the SDK: not at start-up
+
     runner = Up(app.docker_machine, app.vboxmanage, app.deployer, app.console, app.engine_target())
     spec = MachineSpec(name=machine_name)
     result = runner.run(path, app_name, spec, port, base_image)

@@ -10,27 +10,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import tarfile
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import docker
-import docker.errors
+from typing import TYPE_CHECKING
 
 from provision.console import Console
+from provision.defaults import DEFAULT_SUITE, base_image_tag
 from provision.errors import DockerHelloError, ToolNotFound
 from provision.process import Runner
 
-DEFAULT_SUITE = "trixie"  # Debian 13, Python 3.13
+if TYPE_CHECKING:  # `dockerhello base --help` starts without the SDK
+    import docker
+
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 DEBOOTSTRAP_TIMEOUT = 1200.0
-
-
-def default_tag(suite: str) -> str:
-    return f"dockerhello/python:{suite}"
 
 
 def split_reference(reference: str) -> tuple[str, str]:
@@ -44,7 +39,7 @@ def split_reference(reference: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class BaseImageSpec:
     suite: str = DEFAULT_SUITE
-    tag: str = default_tag(DEFAULT_SUITE)
+    tag: str = base_image_tag(DEFAULT_SUITE)
     mirror: str | None = None
     ca_certs: tuple[Path, ...] = ()
 
@@ -79,6 +74,8 @@ class BaseImageBuilder:
         self.is_root = is_root
 
     def exists(self, tag: str) -> bool:
+        import docker.errors
+
         try:
             self.client.images.get(tag)
         except docker.errors.ImageNotFound:
@@ -101,6 +98,8 @@ class BaseImageBuilder:
                 hint="Run it with sudo: `sudo dockerhello base build`.",
             )
         # /var/tmp: on disk (a root filesystem does not fit every tmpfs /tmp) and not noexec.
+        import tempfile  # here, not at start-up: every command imports this module
+
         workdir = Path(tempfile.mkdtemp(prefix="dockerhello-base-", dir="/var/tmp"))
         try:
             rootfs = workdir / "rootfs"
@@ -109,6 +108,8 @@ class BaseImageBuilder:
             self._slim(rootfs)
             archive = workdir / "rootfs.tar"
             self.console.step(f"Importing the filesystem as {spec.tag}")
+            import tarfile
+
             with tarfile.open(archive, "w") as tar:
                 tar.add(rootfs, arcname=".")
             repository, tag = split_reference(spec.tag)

@@ -26,11 +26,10 @@ from typing import Any
 
 import docker
 import docker.errors
-import requests.exceptions
 from docker.models.containers import Container
 
 from provision.console import Console
-from provision.engine import EngineTarget, unreachable
+from provision.engine import EngineTarget
 from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, DockerHelloError
 from provision.process import Runner
 from provision.project import Project, Publish
@@ -62,7 +61,7 @@ class Hardening:
     drop_capabilities: bool = True
     no_new_privileges: bool = True
     allow_root: bool = False  # an image without USER runs as 10001 unless allowed
-    memory: str | None = "512m"
+    memory: int | None = 512 * 1024**2  # bytes
     cpus: float | None = 1.0
 
 
@@ -143,7 +142,7 @@ class Deployer:
 
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
         store = self.store(project.app)
-        with self._engine_errors(), store.lock(options.wait_for_lock, self.console.info):
+        with store.lock(options.wait_for_lock, self.console.info):
             self.check_port(project.app, options)
             release_id, commit = new_release_id(project.path, self.runner)
             image = f"{project.app}:{release_id}"
@@ -158,7 +157,7 @@ class Deployer:
 
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
         store = self.store(app)
-        with self._engine_errors(), store.lock(options.wait_for_lock, self.console.info):
+        with store.lock(options.wait_for_lock, self.console.info):
             if release_id:
                 release = store.find(release_id)
             else:
@@ -209,7 +208,7 @@ class Deployer:
             drop_capabilities=host.get("CapDrop") == ["ALL"],
             no_new_privileges="no-new-privileges:true" in (host.get("SecurityOpt") or []),
             allow_root=container.attrs["Config"].get("User") in ("", "root", "0", "0:0"),
-            memory=str(host["Memory"]) if host.get("Memory") else None,
+            memory=int(host["Memory"]) if host.get("Memory") else None,
             cpus=host["NanoCpus"] / 1e9 if host.get("NanoCpus") else None,
         )
         return DeployOptions(
@@ -531,18 +530,6 @@ class Deployer:
     def _discard(self, container: Container) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
-
-    # -- errors ---------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _engine_errors(self) -> Iterator[None]:
-        """Engine failures in the middle of a deploy, as dockerhello errors."""
-        try:
-            yield
-        except docker.errors.APIError as exc:
-            raise DockerHelloError(f"The Docker engine refused: {exc.explanation or exc}") from exc
-        except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
-            raise unreachable(self.target, exc) from exc
 
 
 def parse_arg_step(line: str) -> dict[str, str]:

@@ -13,8 +13,9 @@ import docker
 import docker.errors
 
 from provision.adapters.docker_machine import DockerMachine
+from provision.adapters.engine import ClientFactory, is_engine_error, translate
 from provision.adapters.vboxmanage import VBoxManage, parse_version
-from provision.engine import ClientFactory, EngineTarget
+from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
 from provision.services.ports import host_port_free
 
@@ -166,8 +167,11 @@ class Doctor:
             version = client.version()
         except DockerHelloError as exc:
             return Check(name, Status.FAIL, exc.message, exc.hint, blocks_deploy=True), None
-        except docker.errors.DockerException as exc:
-            return Check(name, Status.FAIL, f"{target.describe()}: {exc}", blocks_deploy=True), None
+        except Exception as exc:
+            if not is_engine_error(exc):
+                raise
+            error = translate(target, exc)
+            return Check(name, Status.FAIL, error.message, error.hint, blocks_deploy=True), None
         detail = f"{target.describe()}: Docker {version.get('Version')} (API {client.api.api_version})"
         return Check(name, Status.OK, detail), client
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from provision.adapters.docker_machine import (
-    DEFAULT_MACHINE,
     DockerMachine,
     Machine,
     MachineState,
     MachineSummary,
-    check_name,
 )
 from provision.console import Console
+from provision.defaults import (
+    DEFAULT_HOSTONLY_CIDR,
+    DEFAULT_MACHINE,
+    MACHINE_CPUS,
+    MACHINE_DISK_MB,
+    MACHINE_MEMORY_MB,
+)
 from provision.engine import EngineTarget
-from provision.errors import DockerHelloError, ToolFailed
-
-# VirtualBox 6.1.28 and later refuse host-only networks outside 192.168.56.0/21 unless
-# /etc/vbox/networks.conf allows them; docker-machine's default 192.168.99.1/24 is outside.
-DEFAULT_HOSTONLY_CIDR = "192.168.56.1/24"
+from provision.errors import DockerHelloError, MachineNotFound, ToolFailed
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,9 @@ class MachineSpec:
     """The tutorial's machine: 2 CPUs, 4096 MB memory, 5000 MB disk."""
 
     name: str = DEFAULT_MACHINE
-    cpus: int = 2
-    memory_mb: int = 4096
-    disk_mb: int = 5000
+    cpus: int = MACHINE_CPUS
+    memory_mb: int = MACHINE_MEMORY_MB
+    disk_mb: int = MACHINE_DISK_MB
     hostonly_cidr: str = DEFAULT_HOSTONLY_CIDR
 
     def create_flags(self) -> list[str]:
@@ -56,22 +56,6 @@ class MachineStatus:
     hostonly_cidr: str | None
 
 
-def check_cidr(cidr: str) -> None:
-    """docker-machine's own rules, checked before anything runs (it checks them mid-create)."""
-    try:
-        interface = ipaddress.ip_interface(cidr)
-    except ValueError:
-        raise DockerHelloError(
-            f"Invalid host-only CIDR {cidr!r}", hint=f"Give a host address and prefix, e.g. {DEFAULT_HOSTONLY_CIDR}."
-        ) from None
-    if interface.ip == interface.network.network_address:
-        raise DockerHelloError(
-            f"Host-only CIDR {cidr} is a network address; docker-machine needs a host address",
-            hint=f"Use the host's address in that network, e.g. {interface.network.network_address + 1}/"
-            f"{interface.network.prefixlen}.",
-        )
-
-
 class Machines:
     def __init__(self, machine: DockerMachine, console: Console) -> None:
         self.machine = machine
@@ -81,9 +65,9 @@ class Machines:
         return next((m for m in self.machine.ls() if m.name == name), None)
 
     def create(self, spec: MachineSpec, keep_on_failure: bool = False) -> str:
-        """Create the machine, or start it if it exists stopped; what was done, in words."""
-        check_name(spec.name)
-        check_cidr(spec.hostonly_cidr)
+        """Create the machine, or start it if it exists stopped; what was done, in words.
+
+        The spec's values were checked at the door (`provision.cli.params`)."""
         existing = self.find(spec.name)
         if existing is not None:
             return self._ensure_running(existing)
@@ -95,7 +79,26 @@ class Machines:
             self.machine.create(spec.name, spec.create_flags(), self.console.stream)
         except ToolFailed as exc:
             raise self._create_failed(spec, exc, keep_on_failure) from None
+        except KeyboardInterrupt:
+            # docker-machine registers the machine before its driver runs: an interrupted
+            # create leaves an entry that a second create would "start" as if it were whole.
+            self._remove_half_made(spec.name, keep_on_failure, "interrupted create")
+            raise
         return f'Machine "{spec.name}" was created.'
+
+    def _remove_half_made(self, name: str, keep: bool, what: str) -> str | None:
+        """Remove the entry a failed or interrupted create left; a hint when it is kept."""
+        if self.find(name) is None:
+            return None
+        if keep:
+            self.console.info(f'Kept the machine "{name}" the {what} left behind (--keep-on-failure).')
+            return f" The broken machine entry was kept (remove it with `dockerhello machine rm -y {name}`)."
+        self.machine.rm(name, force=True)
+        self.console.info(
+            f'Removed the broken machine "{name}" that the {what} left behind (--keep-on-failure keeps it for '
+            "debugging)."
+        )
+        return None
 
     def _ensure_running(self, existing: MachineSummary) -> str:
         if existing.state is MachineState.RUNNING:
@@ -114,6 +117,8 @@ class Machines:
         said = (exc.stderr or exc.stdout).strip()
         last = [line for line in said.splitlines() if line.strip()]
         message = f"docker-machine create failed: {last[-1] if last else exc.message}"
+        if exc.returncode is None:  # stopped by the watchdog: its last line says nothing of why
+            message = exc.message
         if "E_ACCESSDENIED" in said:
             hint = (
                 "VirtualBox 6.1.28 and later only allow host-only networks in 192.168.56.0/21: use "
@@ -128,22 +133,14 @@ class Machines:
             hint = "docker-machine's output above says what failed; `dockerhello doctor` checks the usual causes."
         details = last[:-1][-8:] if exc.returncode != 3 else []
         # Exit 3 is a failed pre-create check, after which docker-machine stores nothing.
-        if exc.returncode != 3 and self.find(spec.name) is not None:
-            if keep:
-                hint += f" The broken machine entry was kept (remove it with `dockerhello machine rm -y {spec.name}`)."
-            else:
-                self.machine.rm(spec.name, force=True)
-                self.console.info(
-                    f'Removed the broken machine "{spec.name}" that the failed create left behind '
-                    "(--keep-on-failure keeps it for debugging)."
-                )
+        if exc.returncode != 3:
+            hint += self._remove_half_made(spec.name, keep, "failed create") or ""
         return DockerHelloError(message, hint=hint, details=details)
 
     def status(self, name: str) -> MachineStatus:
         summary = self.find(name)
         if summary is None:
-            self.machine.inspect(name)  # raises docker-machine's own "does not exist"
-            raise AssertionError("unreachable")
+            raise MachineNotFound(name)
         detail: Machine = self.machine.inspect(name)
         ip = None
         if summary.url:

@@ -7,7 +7,7 @@ refuses the same name or the same address string, and otherwise fails silently a
 
 from __future__ import annotations
 
-import socket
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ def rule_name(protocol: str, guest_port: int) -> str:
 
 
 def host_port_free(host_ip: str, port: int, protocol: str) -> bool:
+    import socket  # here, not at start-up: every command imports this module
+
     kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
     family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
     with socket.socket(family, kind) as probe:
@@ -31,6 +33,18 @@ def host_port_free(host_ip: str, port: int, protocol: str) -> bool:
             probe.bind((host_ip or "0.0.0.0", port))
         except OSError:
             return False
+    return True
+
+
+def host_has_address(host_ip: str) -> bool:
+    """Whether this host has `host_ip` on an interface (0.0.0.0, every interface, counts)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host_ip, 0))
+        except OSError as exc:
+            return exc.errno != errno.EADDRNOTAVAIL
     return True
 
 
@@ -56,10 +70,12 @@ class PortForwarder:
         vbox: VBoxManage,
         console: Console,
         port_is_free: Callable[[str, int, str], bool] = host_port_free,
+        has_address: Callable[[str], bool] = host_has_address,
     ) -> None:
         self.vbox = vbox
         self.console = console
         self.port_is_free = port_is_free
+        self.has_address = has_address
 
     def rules(self, vm: str) -> tuple[NatRule, ...]:
         return self.vbox.showvminfo(vm).rules
@@ -73,6 +89,12 @@ class PortForwarder:
         protocol: str = "tcp",
         auto_correct: bool = False,
     ) -> Forward:
+        if not self.has_address(host_ip):
+            raise DockerHelloError(
+                f"{host_ip} is not an address of this host: VirtualBox could not listen there",
+                hint="Use 127.0.0.1 (this host only, the default), 0.0.0.0 (every interface), or an address "
+                "`ip -4 addr` lists.",
+            )
         info = self.vbox.showvminfo(vm)
         name = rule_name(protocol, guest_port)
         existing = next((rule for rule in info.rules if rule.name == name), None)

@@ -9,9 +9,6 @@ looked up anywhere.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -60,11 +57,15 @@ class ReleaseStore:
     """The record of an app's releases on one engine, a JSON file updated under a lock."""
 
     def __init__(self, state_dir: Path, app: str, engine: str) -> None:
+        import hashlib  # here, not at start-up: every command imports this module
+
         key = hashlib.sha256(engine.encode()).hexdigest()[:12]
         self.path = state_dir / "apps" / app / f"releases-{key}.json"
         self.engine = engine
 
     def load(self) -> list[Release]:
+        import json
+
         try:
             rows = json.loads(self.path.read_text())["releases"]
         except FileNotFoundError:
@@ -74,6 +75,8 @@ class ReleaseStore:
         return [Release(**{**row, "state": ReleaseState(row["state"])}) for row in rows]
 
     def save(self, releases: list[Release]) -> None:
+        import json
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"engine": self.engine, "releases": [asdict(r) for r in releases]}, indent=2))
@@ -125,6 +128,8 @@ class ReleaseStore:
     @contextlib.contextmanager
     def lock(self, wait: bool, on_wait: Callable[[str], None], timeout: float = 1800) -> Iterator[None]:
         """One deploy of this app on this engine at a time; the second waits, or stops."""
+        import fcntl
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_suffix(".lock")
         with open(lock_path, "a+") as handle:

@@ -30,7 +30,7 @@ def test_precedence_flag_over_variable_over_file_over_default(tmp_path: Path, mo
     path = project(tmp_path, pyproject='[tool.dockerhello]\npublish = "127.0.0.1:9001"\nkeep = 3\n')
     assert settings(path)["publish"] == Publish("127.0.0.1", 9001)
     assert settings(path)["keep"] == 3
-    assert settings(path)["memory"] == "512m"  # nothing set it: the default
+    assert settings(path)["memory"] == 512 * 1024**2  # nothing set it: the default, "512m"
     monkeypatch.setenv("DOCKERHELLO_PUBLISH", "9002")
     assert settings(path)["publish"] == Publish("127.0.0.1", 9002)
     assert settings(path, "--publish", "9003")["publish"] == Publish("127.0.0.1", 9003)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from provision.errors import DockerHelloError
-from provision.project import Publish, load_project, parse_publish
+from provision.project import Publish, load_project
+from provision.validators import publish as parse_publish
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,10 @@ def test_app_name_comes_from_pyproject_before_the_directory(tmp_path: Path) -> N
 def test_invalid_app_name_is_refused_with_the_rule(tmp_path: Path) -> None:
     with pytest.raises(DockerHelloError) as raised:
         load_project(project(tmp_path), "Bad_Name!")
-    assert raised.value.message == "'Bad_Name!' is not a valid app name"
+    assert raised.value.message == (
+        "Invalid app name: 'Bad_Name!' is not an app name: use lower-case letters, digits and '-', starting and "
+        "ending with a letter or digit (it names containers, images and a DNS name)"
+    )
 
 
 def test_missing_dockerfile(tmp_path: Path) -> None:
