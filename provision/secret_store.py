@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+
+from provision.errors import DockerHelloError
+
+# What token_urlsafe writes; Django wants a long key, and one that a stray edit did not cut.
+KEY = r"[A-Za-z0-9_-]{32,}"
 
 
 class SecretStore:
@@ -18,7 +24,7 @@ class SecretStore:
         so that redeploys keep signed data valid."""
         path = self.path(app)
         try:
-            return path.read_text(encoding="ascii").strip()
+            return self._read(path)
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -29,7 +35,28 @@ class SecretStore:
             # O_EXCL: two deploys racing to create the key agree on the first one written.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return path.read_text(encoding="ascii").strip()
+            return self._read(path)
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(key + "\n")
         return key
+
+    @staticmethod
+    def _read(path: Path) -> str:
+        """The stored key, or one error naming the file. A damaged key is never replaced
+        silently: a new one would sign every user out and void every signed link."""
+        hint = (
+            f"Restore {path} from a backup. To start over with a new key (signing every user out), remove it "
+            "and deploy again."
+        )
+        try:
+            text = path.read_bytes().decode("ascii").strip()
+        except FileNotFoundError:
+            raise
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not ASCII text"
+            raise DockerHelloError(f"Cannot read the app's secret key {path}: {reason}", hint=hint) from None
+        if not re.fullmatch(KEY, text):
+            raise DockerHelloError(
+                f"The app's secret key {path} is damaged: it is not a key dockerhello made", hint=hint
+            )
+        return text

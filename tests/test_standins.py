@@ -6,7 +6,11 @@ texts, streams and exit codes are checked against the reference here.
 
 from __future__ import annotations
 
-from tests.conftest import MachineWorld
+import pytest
+
+from tests.conftest import STANDINS, MachineWorld
+
+PROG = STANDINS / "docker-machine"  # argv[0], as the real tool prints it
 
 CREATE = [
     "docker-machine", "create", "--driver", "virtualbox", "--virtualbox-hostonly-cidr", "192.168.56.1/24", "dev",
@@ -140,3 +144,61 @@ def test_driver_calls_match_the_reference_sequence(world: MachineWorld) -> None:
     assert vbox.index(["modifyvm", "dev", "--natpf1", "delete", "ssh"]) < vbox.index(
         ["startvm", "dev", "--type", "headless"]
     )
+
+
+# -- 1.13 Unusual arguments -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["stop", "start", "status", "env", "ip", "inspect"])
+def test_an_unknown_flag_is_incorrect_usage_exit_0_and_touches_no_machine(world: MachineWorld, command: str) -> None:
+    assert world.tool(*CREATE).returncode == 0
+    assert world.tool("docker-machine", "create", "--driver", "virtualbox", "--virtualbox-hostonly-cidr",
+                      "192.168.56.1/24", "default").returncode == 0  # fmt: skip
+    before = world.tool("docker-machine", "ls").stdout
+    proc = world.tool("docker-machine", command, "-x")
+    assert proc.returncode == 0
+    assert proc.stdout.splitlines()[:3] == ["Incorrect Usage.", "", f"Usage: {PROG} {command} " +
+                                            ("[OPTIONS] [arg...]" if command in ("env", "inspect") else "[arg...]")]  # fmt: skip
+    assert proc.stderr == "flag provided but not defined: -x\n"
+    # It did not fall back to the default machine: both still run.
+    assert world.tool("docker-machine", "ls").stdout == before
+
+
+def test_rm_y_with_an_unknown_flag_removes_nothing(world: MachineWorld) -> None:
+    assert world.tool(*CREATE).returncode == 0
+    proc = world.tool("docker-machine", "rm", "-y", "-x", "dev")
+    assert (proc.returncode, proc.stderr) == (0, "flag provided but not defined: -x\n")
+    assert proc.stdout.startswith("Incorrect Usage.\n\n")
+    assert world.tool("docker-machine", "status", "dev").stdout == "Running\n"
+
+
+def test_create_with_an_unknown_flag_exits_1(world: MachineWorld) -> None:
+    proc = world.tool("docker-machine", "create", "-dash", "dev")
+    assert (proc.returncode, proc.stderr) == (1, "flag provided but not defined: -dash\n")
+    assert proc.stdout.startswith(f"Incorrect Usage.\n\nUsage: {PROG} create [OPTIONS] [arg...]")
+    assert not (world.storage / "machines" / "dev").exists()
+
+
+def test_create_refuses_a_trailing_newline_in_the_name(world: MachineWorld) -> None:
+    proc = world.tool("docker-machine", "create", "--driver", "virtualbox", "dev2\n")
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "Error creating machine: Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -\n",
+    )
+    assert world.tool("docker-machine", "ls", "-q").stdout == ""
+
+
+def test_status_of_a_missing_name_prints_it_as_given(world: MachineWorld) -> None:
+    proc = world.tool("docker-machine", "status", "no\nsuch")
+    assert proc.returncode == 1
+    assert proc.stderr == (
+        'Docker machine "no\nsuch" does not exist. Use "docker-machine ls" to list machines. Use '
+        '"docker-machine create" to add a new one.\n'
+    )
+
+
+def test_a_long_name_is_created_whole(world: MachineWorld) -> None:
+    name = "a" * 70
+    assert world.tool("docker-machine", "create", "--driver", "virtualbox", "--virtualbox-hostonly-cidr",
+                      "192.168.56.1/24", name).returncode == 0  # fmt: skip
+    assert world.tool("docker-machine", "ls", "-q").stdout == f"{name}\n"

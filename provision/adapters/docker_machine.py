@@ -220,7 +220,7 @@ class DockerMachine:
             done = self.runner.run([self.program, *args], check=False, timeout=timeout)
         except ToolNotFound:
             raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
-        if done.returncode != 0:
+        if done.returncode != 0 or _incorrect_usage(done):
             raise classify(done, name)
         return done
 
@@ -251,7 +251,7 @@ class DockerMachine:
             done = self.runner.stream(argv, on_line, timeout=1800, check=False)
         except ToolNotFound:
             raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
-        if done.returncode != 0:
+        if done.returncode != 0 or _incorrect_usage(done):
             raise classify(done, name)
 
     def start(self, name: str, on_line: Callable[[str], None]) -> None:
@@ -269,13 +269,24 @@ class DockerMachine:
             done = self.runner.stream([self.program, *args], on_line, timeout=600, check=False)
         except ToolNotFound:
             raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
-        if done.returncode != 0:
+        if done.returncode != 0 or _incorrect_usage(done):
             raise classify(done, name)
+
+
+def _incorrect_usage(done: Completed) -> bool:
+    # docker-machine answers a flag it does not know with this, does nothing, and exits 0
+    # (reference 1.13): that is a failure, not the machine being already stopped.
+    return done.stdout.startswith("Incorrect Usage.")
 
 
 def classify(done: Completed, name: str | None) -> DockerHelloError:
     """docker-machine's failure, in its own words, with what to do about it."""
     said = (done.stderr + done.stdout).strip()
+    if _incorrect_usage(done):
+        return DockerHelloError(
+            f"docker-machine did not understand its arguments ({done.stderr.strip() or 'Incorrect Usage.'})",
+            hint="This is a bug in dockerhello: please report it with the command you ran.",
+        )
     if name is not None:
         if f'Docker machine "{name}" does not exist' in said or f'Host does not exist: "{name}"' in said:
             return MachineNotFound(name)

@@ -26,7 +26,7 @@ MACHINE = machine_option
 def _store(app: App, name: str, target: EngineTarget) -> ReleaseStore:
     from provision.services.releases import ReleaseStore
 
-    return ReleaseStore(app.state, name, target.host)
+    return ReleaseStore(app.state, name, target.host, app.console.warn)
 
 
 def _operator(app: App, name: str, machine: str | None) -> Operator:

@@ -136,7 +136,7 @@ class Deployer:
         self.proxy = Proxy(client, console)
 
     def store(self, app: str) -> ReleaseStore:
-        return ReleaseStore(self.state_dir, app, self.target.host)
+        return ReleaseStore(self.state_dir, app, self.target.host, self.console.warn)
 
     # -- entry points -------------------------------------------------------------------
 

@@ -53,31 +53,85 @@ def new_release_id(project: Path, runner: Runner, now: datetime | None = None) -
     return (f"{stamp}-{commit}" if commit else stamp), commit
 
 
-class ReleaseStore:
-    """The record of an app's releases on one engine, a JSON file updated under a lock."""
+def parse_records(text: str) -> tuple[list[Release], list[str]]:
+    """The releases a record holds, and what was skipped and why: a damaged record loses
+    what is damaged, never the rest, and never stops a deploy or a rollback."""
+    import json
 
-    def __init__(self, state_dir: Path, app: str, engine: str) -> None:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return [], [f"not JSON ({exc})"]
+    rows = data.get("releases") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        return [], ['no "releases" list']
+    releases: list[Release] = []
+    skipped: list[str] = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            releases.append(_release(row))
+        except ValueError as exc:
+            skipped.append(f"entry {number}: {exc}")
+    return releases, skipped
+
+
+def _release(row: object) -> Release:
+    if not isinstance(row, dict):
+        raise ValueError("not an object")
+    fields = {"id": str, "image": str, "created": str, "state": str}
+    for name, kind in fields.items():
+        if not isinstance(row.get(name), kind):
+            raise ValueError(f"{name} missing or not a string")
+    if not all(isinstance(row.get(name), str | None) for name in ("git", "note")):
+        raise ValueError("git or note not a string")
+    try:
+        state = ReleaseState(row["state"])
+    except ValueError:
+        raise ValueError(f"unknown state {row['state']!r}") from None
+    return Release(row["id"], row["image"], row.get("git"), row["created"], state, row.get("note") or "")
+
+
+class ReleaseStore:
+    """The record of an app's releases on one engine, a JSON file updated under a lock.
+
+    A record that cannot be read whole is not a reason to stop: what can be read is used,
+    what was skipped is said (`warn`), and a record that cannot be written to is moved aside
+    (kept, for a person to look at) before a new one is written."""
+
+    def __init__(self, state_dir: Path, app: str, engine: str, warn: Callable[[str], None]) -> None:
         import hashlib  # here, not at start-up: every command imports this module
 
         key = hashlib.sha256(engine.encode()).hexdigest()[:12]
         self.path = state_dir / "apps" / app / f"releases-{key}.json"
         self.engine = engine
+        self.warn = warn
+        self._damaged = False  # what load() found: save() then keeps the old record aside
 
     def load(self) -> list[Release]:
-        import json
-
         try:
-            rows = json.loads(self.path.read_text())["releases"]
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return []
-        except (ValueError, KeyError) as exc:
-            raise DockerHelloError(f"{self.path} is damaged ({exc}); move it away to start a new record") from exc
-        return [Release(**{**row, "state": ReleaseState(row["state"])}) for row in rows]
+        except OSError as exc:
+            self.warn(f"cannot read the release record {self.path} ({exc.strerror}): it is ignored")
+            self._damaged = True
+            return []
+        releases, skipped = parse_records(data.decode("utf-8", errors="replace"))
+        for problem in skipped:
+            self.warn(f"release record {self.path}: {problem}: skipped")
+        self._damaged = bool(skipped)
+        return releases
 
     def save(self, releases: list[Release]) -> None:
+        """Write the record; callers load() first, and a damaged record found then is kept aside."""
         import json
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._damaged:
+            aside = self.path.with_name(f"{self.path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
+            self.path.rename(aside)
+            self._damaged = False
+            self.warn(f"the damaged release record was moved to {aside}; the new one keeps what was readable")
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"engine": self.engine, "releases": [asdict(r) for r in releases]}, indent=2))
         tmp.replace(self.path)
