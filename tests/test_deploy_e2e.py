@@ -213,3 +213,29 @@ def test_a_taken_port_is_found_before_anything_is_built(
     ]
     assert "Step 1/" not in result.stderr
     assert app_containers(docker_client, app_name) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (("--cpus", "64"), "Error: --cpus 64 is more than the {ncpu} CPUs of the Docker engine at "
+         "unix:///var/run/docker.sock", "Hint: Give at most --cpus {ncpu}, or --cpus 0 for no limit."),
+        (("--memory", "512g"), None, 'Hint: Give less, or --memory "" for no limit.'),
+    ],
+)  # fmt: skip
+def test_limits_the_engine_cannot_give_are_refused_before_the_build(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, app_name: str, tmp_path: Path,
+    args: tuple[str, ...], error: str | None, hint: str,
+) -> None:  # fmt: skip
+    ncpu = docker_client.info()["NCPU"]
+    project = copy_project(tmp_path / "p")
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()), *args)
+    assert result.exit_code == 4
+    last = result.stderr.splitlines()[-2:]
+    if error is not None:
+        assert last[0] == error.format(ncpu=ncpu)
+    else:
+        assert last[0].startswith("Error: --memory 524288 MB is more than the ")
+    assert last[1] == hint.format(ncpu=ncpu)
+    assert "Step 1/" not in result.stderr
+    assert app_containers(docker_client, app_name) == []

@@ -432,3 +432,60 @@ def test_forward_port_udp_and_other_host_ip(dh: Dockerhello, world: MachineWorld
         "VBoxManage"
     )
     assert result.stdout == ""
+
+
+# -- a create that stalls or is interrupted leaves no half-made machine --------------------
+
+
+def test_a_stalled_create_is_stopped_at_its_deadline_and_its_entry_removed(world: MachineWorld) -> None:
+    import io
+
+    from provision.adapters.docker_machine import DockerMachine
+    from provision.console import Console
+    from provision.errors import DockerHelloError
+    from provision.process import Runner
+    from provision.services.machines import Machines, MachineSpec
+
+    err = io.StringIO()
+    environ = {**world.environ, "STANDIN_CREATE_FAIL": "hang"}
+    machines = Machines(DockerMachine(Runner(environ), create_timeout=3), Console(err=err))
+    with pytest.raises(DockerHelloError) as raised:
+        machines.create(MachineSpec(name="slow"))
+    assert raised.value.message.startswith("docker-machine create did not finish after 3 s, silent for the last ")
+    assert 'Removed the broken machine "slow" that the failed create left behind' in err.getvalue()
+    assert world.tool("docker-machine", "ls", "-q").stdout == ""
+    assert world.tool("VBoxManage", "list", "vms").stdout == ""
+
+
+def test_ctrl_c_during_create_removes_the_machine_and_exits_130(world: MachineWorld, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    environ = {**world.environ, "STANDIN_CREATE_FAIL": "hang", "DOCKERHELLO_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "provision", "machine", "create", "dev"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not (world.storage / "machines" / "dev" / "config.json").exists():  # registered: now interrupt
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert stderr.splitlines()[-2:] == [
+        'Removed the broken machine "dev" that the interrupted create left behind (--keep-on-failure keeps it for '
+        "debugging).",
+        "Interrupted.",
+    ]
+    assert "Traceback" not in stderr
+    assert world.tool("docker-machine", "ls", "-q").stdout == ""
+    # Nothing of the stalled docker-machine or its VBoxManage outlives dockerhello.
+    running = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "standins/docker-machine create dev" not in running

@@ -208,9 +208,11 @@ def checked(name: str) -> str:
 class DockerMachine:
     """One method per docker-machine subcommand dockerhello uses."""
 
-    def __init__(self, runner: Runner, program: str = PROGRAM) -> None:
+    def __init__(self, runner: Runner, program: str = PROGRAM, create_timeout: float = 1800) -> None:
         self.runner = runner
         self.program = program
+        # create downloads an ISO and boots a VM: minutes, not hours. start and stop take less.
+        self.create_timeout = create_timeout
 
     def available(self) -> bool:
         return self.runner.which(self.program) is not None
@@ -248,7 +250,7 @@ class DockerMachine:
     def create(self, name: str, flags: Sequence[str], on_line: Callable[[str], None]) -> None:
         argv = [self.program, "create", *flags, checked(name)]
         try:
-            done = self.runner.stream(argv, on_line, timeout=1800, check=False)
+            done = self.runner.stream(argv, on_line, timeout=self.create_timeout, check=False)
         except ToolNotFound:
             raise ToolNotFound(self.program, hint=INSTALL_HINT) from None
         if done.returncode != 0 or _incorrect_usage(done):

@@ -142,8 +142,10 @@ class Deployer:
 
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
         store = self.store(project.app)
+        self.secrets.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
         with store.lock(options.wait_for_lock, self.console.info):
             self.check_port(project.app, options)
+            self.check_limits(options.hardening)
             release_id, commit = new_release_id(project.path, self.runner)
             image = f"{project.app}:{release_id}"
             release = Release(release_id, image, commit, _now(), ReleaseState.BUILDING)
@@ -250,6 +252,22 @@ class Deployer:
                             hint="Stop what listens there (`ss -ltnp 'sport = :PORT'` shows it), or publish "
                             "elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
                         ) from None
+
+    def check_limits(self, hardening: Hardening) -> None:
+        """Limits the engine would refuse, found before the build rather than after it."""
+        info = self.client.info()
+        cpus, memory = int(info.get("NCPU") or 0), int(info.get("MemTotal") or 0)
+        if hardening.cpus and cpus and hardening.cpus > cpus:
+            raise DeployFailed(
+                f"--cpus {hardening.cpus:g} is more than the {cpus} CPUs of the {self.target.describe()}",
+                hint=f"Give at most --cpus {cpus}, or --cpus 0 for no limit.",
+            )
+        if hardening.memory and memory and hardening.memory > memory:
+            raise DeployFailed(
+                f"--memory {hardening.memory / 2**20:.0f} MB is more than the {memory / 2**20:.0f} MB of the "
+                f"{self.target.describe()}",
+                hint='Give less, or --memory "" for no limit.',
+            )
 
     def build(self, project: Project, image: str, base_image: str | None, release: Release) -> str | None:
         """Build the release's image; returns the image its last stage was built FROM."""
