@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from provision.secret_store import SecretStore
     from provision.services.deploy import Deployer
     from provision.services.machines import Machines
+    from provision.services.up import Up
 
 
 def _open_in_browser(url: str) -> bool:
@@ -151,6 +152,12 @@ class App:
 
         state = self.state  # checked before the engine is reached
         return Deployer(self.client(target), target, self.console, self.secrets, self.run, state)
+
+    def up(self) -> Up:
+        from provision.services.up import Up  # loads the SDK: not at start-up
+
+        return Up(self.docker_machine, self.vboxmanage, self.machines, self.deployer, self.console,
+                  self.engine_target())  # fmt: skip
 
     @classmethod
     def from_os(cls, quiet: bool = False) -> App:

@@ -1,6 +1,6 @@
-"""Deploy settings from the project's files: `dockerhello.toml`, else `[tool.dockerhello]` in
-`pyproject.toml`. The command line applies them under flags and DOCKERHELLO_* variables:
-flag > variable > file > default.
+"""The project's files that dockerhello reads: its settings table (`dockerhello.toml`, else
+`[tool.dockerhello]` in `pyproject.toml`), checked against the settings `provision.settings`
+declares, and that module applies them under flags and DOCKERHELLO_* variables.
 
 Also the app's environment files (`KEY=VALUE` lines), whose values are secrets: they go to
 the container at run time and are never printed.
@@ -14,23 +14,6 @@ from typing import Any
 
 from provision import validators
 from provision.errors import DockerHelloError
-
-# key -> (python type, what is allowed, in words)
-KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "app": (str, "a name of lower-case letters, digits and '-', at most 32 characters"),
-    "publish": (str, 'an address "[IP:]PORT", e.g. "127.0.0.1:8000"'),
-    "base_image": (str, "an image name"),
-    "health_timeout": ((int, float), "a number of seconds"),
-    "keep": (int, "a number of release images to keep"),
-    "memory": (str, 'a memory limit such as "512m", or "" for none'),
-    "cpus": ((int, float), "a number of CPUs such as 1.5, or 0 for no limit"),
-    "read_only": (bool, "true or false"),
-    "drop_capabilities": (bool, "true or false"),
-    "no_new_privileges": (bool, "true or false"),
-    "allow_root": (bool, "true or false"),
-    "env": (dict, 'a table of NAME = "value" strings'),
-    "env_file": (str, "a path, relative to the project"),
-}
 
 
 @dataclass(frozen=True)
@@ -59,22 +42,18 @@ def load_config(project: Path) -> ProjectConfig:
                 )
     else:
         return ProjectConfig(None, {})
+    from provision.settings import DECLARATIONS  # the schema; settings imports this module
+
     config = ProjectConfig(source, dict(table))
     for key, value in table.items():
-        if key not in KEYS:
-            raise DockerHelloError(
-                f"{config.where(key)}: unknown setting",
-                hint=f"Allowed: {', '.join(KEYS)}.",
-            )
-        kind, allowed = KEYS[key]
+        declaration = DECLARATIONS.get(key)
+        if declaration is None:
+            raise DockerHelloError(f"{config.where(key)}: unknown setting", hint=f"Allowed: {', '.join(DECLARATIONS)}.")
         # bool is an int in Python: keep true/false out of numeric settings.
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            raise DockerHelloError(f"{config.where(key)} = {value!r} is not allowed", hint=f"It must be {allowed}.")
-    if "app" in table:
-        try:
-            validators.app_name(table["app"])
-        except ValueError as exc:
-            raise DockerHelloError(f"{config.where('app')} = {table['app']!r} is not allowed: {exc}") from None
+        if not isinstance(value, declaration.kinds) or (isinstance(value, bool) and bool not in declaration.kinds):
+            raise DockerHelloError(
+                f"{config.where(key)} = {value!r} is not allowed", hint=f"It must be {declaration.allowed}."
+            )
     for name, value in table.get("env", {}).items():
         if not validators.is_env_name(name) or not isinstance(value, str) or "\0" in value:
             raise DockerHelloError(

@@ -16,6 +16,9 @@ SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
 DEFAULT_SUITE = "trixie"
 
 
+BASE_REPOSITORY = "dockerhello/python"
+
+
 def base_image_tag(suite: str) -> str:
     """The image `dockerhello base build --suite SUITE` makes."""
-    return f"dockerhello/python:{suite}"
+    return f"{BASE_REPOSITORY}:{suite}"

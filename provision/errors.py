@@ -88,6 +88,10 @@ class BuildFailed(DeployFailed):
 class BaseImageUnavailable(BuildFailed):
     """The Dockerfile's base image is neither local nor pullable."""
 
+    # Whether the Dockerfile takes its base from the BASE_IMAGE build argument, so that
+    # another base can be given without editing it.
+    takes_base_arg: bool = False
+
 
 class MachineNotFound(DockerHelloError):
     """docker-machine has no machine of that name."""

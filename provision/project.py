@@ -19,8 +19,8 @@ class Project:
 
 
 def load_project(path: Path, app: str | None = None) -> Project:
-    """Find the project at `path`; its app name comes from `app`, `app` in its configuration
-    file, or its directory name, in that order."""
+    """Find the project at `path`; its app name is `app` (as its settings give it), else its
+    directory's name."""
     path = path.resolve()
     if not (path / "Dockerfile").is_file():
         raise DockerHelloError(
@@ -28,20 +28,13 @@ def load_project(path: Path, app: str | None = None) -> Project:
             hint="dockerhello deploy builds the Dockerfile at the root of PATH: run it in the "
             "project's directory or pass that directory as PATH.",
         )
-    return Project(path=path, app=load_app_name(path, app))
+    return Project(path=path, app=app or validators.app_name_from_directory(path.name))
 
 
 def load_app_name(path: Path, app: str | None = None) -> str:
-    """The app name as deploy finds it, for commands that need no Dockerfile. A name given
-    on the command line was checked by its parameter type; the file's by the config loader."""
-    from provision.config import load_config  # config imports nothing of ours; this keeps it so
+    """The app name as deploy finds it: `app` (checked by its parameter type), else `app` in
+    the project's configuration (checked with the rest of the file), else the directory's."""
+    from provision.settings import load  # settings reads the file; this module stays light
 
-    path = path.resolve()
-    configured = load_config(path).values.get("app")
-    name = app or (str(configured) if configured is not None else None)
-    if name is None:
-        return validators.app_name_from_directory(path.name)
-    try:
-        return validators.app_name(name)
-    except ValueError as exc:
-        raise DockerHelloError(f"Invalid app name: {exc}", hint="Name it with --app, e.g. --app helloworld.") from None
+    name = app or load(path, {}).app
+    return name or validators.app_name_from_directory(path.resolve().name)

@@ -286,19 +286,21 @@ CASES: dict[str, Case] = {
         2,
         deploy_usage("--env-file", "File '{project}' is a directory."),
     ),
-    "app underscore": Case(("deploy", "{project}", "--app", "Bad_Name"), 2, usage("--app", f"'Bad_Name' {NOT_APP}")),
+    "app underscore": Case(
+        ("deploy", "{project}", "--app", "Bad_Name"), 2, deploy_usage("--app", f"'Bad_Name' {NOT_APP}")
+    ),
     "app too long": Case(
         ("deploy", "{project}", "--app", "a" * 33),
         2,
-        usage("--app", "an app name is at most 32 characters (APP-RELEASE must fit a 63-character DNS name)"),
+        deploy_usage("--app", "an app name is at most 32 characters (APP-RELEASE must fit a 63-character DNS name)"),
     ),
     "app 300 characters": Case(
         ("status", "--app", "a" * 300),
         2,
         usage("--app", "an app name is at most 32 characters (APP-RELEASE must fit a 63-character DNS name)"),
     ),
-    "app flag": Case(("deploy", "{project}", "--app", "-x"), 2, usage("--app", f"'-x' {NOT_APP}")),
-    "app newline": Case(("deploy", "{project}", "--app", "app\n"), 2, usage("--app", f"'app\\n' {NOT_APP}")),
+    "app flag": Case(("deploy", "{project}", "--app", "-x"), 2, deploy_usage("--app", f"'-x' {NOT_APP}")),
+    "app newline": Case(("deploy", "{project}", "--app", "app\n"), 2, deploy_usage("--app", f"'app\\n' {NOT_APP}")),
     "app dot": Case(("logs", "--app", "my.app"), 2, usage("--app", f"'my.app' {NOT_APP}")),
     "base image upper case": Case(
         ("deploy", "{project}", "--base-image", "UPPER/Case"),
@@ -517,10 +519,10 @@ CASES: dict[str, Case] = {
         usage("--ca-cert", "File '{project}/ca.pem' does not exist."),
     ),
     # -- up ---------------------------------------------------------------------------------------
-    "up port zero": Case(("up", "{project}", "--port", "0"), 2, usage("--port", f"'0' {NOT_PORT}")),
-    "up app": Case(("up", "{project}", "--app", "UP"), 2, usage("--app", f"'UP' {NOT_APP}")),
+    "up port zero": Case(("up", "{project}", "--publish", "0"), 2, deploy_usage("--publish", f"'0' {NOT_PORT}")),
+    "up app": Case(("up", "{project}", "--app", "UP"), 2, deploy_usage("--app", f"'UP' {NOT_APP}")),
     "up base image": Case(
-        ("up", "{project}", "--base-image", ":latest"), 2, usage("--base-image", f"':latest' {NOT_IMAGE}")
+        ("up", "{project}", "--base-image", ":latest"), 2, deploy_usage("--base-image", f"':latest' {NOT_IMAGE}")
     ),
 }
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from provision import __version__
 from provision.cli import cli
-from tests.conftest import REPO, Dockerhello
+from tests.conftest import REPO, Dockerhello, MachineWorld
 
 
 def all_commands() -> list[list[str]]:
@@ -111,3 +111,30 @@ def test_bad_publish_from_the_environment_is_caught_too(dockerhello: Dockerhello
     result = dockerhello("deploy", str(REPO), env={"DOCKERHELLO_PUBLISH": "99999"})
     assert result.exit_code == 2
     assert "'99999' is not a port number between 1 and 65535" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["env", "--help"], ["machine", "--help"], ["deploy", "--help"]])
+def test_help_loads_neither_the_docker_sdk_nor_requests_nor_django(argv: list[str]) -> None:
+    # Start-up time: these are the heavy imports, and only commands that reach an engine need them.
+    probe = (
+        "import sys\nfrom provision.cli import cli\n"
+        f"try:\n    cli.main({argv!r}, prog_name='dockerhello')\nexcept SystemExit:\n    pass\n"
+        "print(','.join(m for m in ('docker', 'requests', 'django', 'urllib3') if m in sys.modules), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
+    assert proc.stdout.startswith("Usage: dockerhello")
+    assert proc.stderr == "\n"
+
+
+def test_env_runs_docker_machine_without_loading_the_docker_sdk(world: MachineWorld) -> None:
+    created = world.tool("docker-machine", "create", "--driver", "virtualbox", "--virtualbox-hostonly-cidr",
+                         "192.168.56.1/24", "dev")  # fmt: skip
+    assert created.returncode == 0
+    probe = (
+        "import sys\nfrom provision.cli import main\nsys.argv = ['dockerhello', 'env', 'dev']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(','.join(m for m in ('docker', 'requests', 'django') if m in sys.modules) or 'none', file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=world.environ)
+    assert 'export DOCKER_MACHINE_NAME="dev"' in proc.stdout
+    assert proc.stderr.splitlines()[-1] == "none"

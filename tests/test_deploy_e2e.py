@@ -176,22 +176,39 @@ def test_a_missing_base_image_names_the_way_out(dockerhello: Dockerhello, app_na
     ]
 
 
-def test_the_default_base_that_cannot_be_pulled_names_base_build(
-    dockerhello: Dockerhello, app_name: str, docker_client: docker.DockerClient
+def test_where_the_default_base_cannot_be_pulled_a_base_build_image_is_used_and_said(
+    dockerhello: Dockerhello, app_name: str, docker_client: docker.DockerClient, base_image: str
 ) -> None:
+    # The tutorial reader's next command after the README's first: a plain deploy.
     try:
         docker_client.images.get("python:3.12-slim")
         pytest.skip("python:3.12-slim is present on this engine, so nothing needs pulling")
     except docker.errors.ImageNotFound:
         pass
-    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(free_port()))
+    port = free_port()
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(port))
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "Warning: the Dockerfile's base image cannot be pulled: building on dockerhello/python:trixie, which "
+        "`dockerhello base build` made (--base-image or DOCKERHELLO_BASE_IMAGE chooses another)"
+    ) in result.stderr.splitlines()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        assert response.read() == b"Hello, World!"
+
+
+def test_a_base_that_cannot_be_pulled_and_is_not_an_argument_names_base_build(
+    dockerhello: Dockerhello, app_name: str, tmp_path: Path
+) -> None:
+    (tmp_path / "Dockerfile").write_text('FROM registry.invalid/python:3\nCMD ["true"]\n')
+    result = dockerhello("deploy", str(tmp_path), "--app", app_name, "--publish", str(free_port()))
     assert result.exit_code == 4
     error, hint = result.stderr.splitlines()[-2:]
-    assert error.startswith("Error: Cannot pull the base image python:3.12-slim: ")
+    assert error.startswith("Error: Cannot pull the base image registry.invalid/python:3: ")
     assert hint.startswith(
         "Hint: No registry is reachable from this engine. Build a base image from Debian packages "
         "with `dockerhello base build`"
     )
+    assert "Warning: the Dockerfile's base image cannot be pulled" not in result.stderr
 
 
 def test_a_taken_port_is_found_before_anything_is_built(

@@ -73,12 +73,10 @@ def rollback(
     The same health-gated switch as a deploy, without a build: the release's image must
     still be on the engine (the last 5 are kept). A prefix of the release id is enough.
     """
-    from provision.services.deploy import options_for
-
     name = load_app_name(path, app_name)
     target = app.engine_target(machine_name)
     deployer = app.deployer(target)
-    options = options_for(target, deployer.serving_options(name, health_timeout))
+    options = deployer.serving_options(name, health_timeout)
     result = deployer.rollback(name, release, options)
     app.console.info(f"{name} is back on release {result.release}.")
     app.console.result(result.url)

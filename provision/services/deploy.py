@@ -29,6 +29,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from provision.console import Console
+from provision.defaults import BASE_REPOSITORY, DEFAULT_SUITE, base_image_tag
 from provision.engine import EngineTarget
 from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, DockerHelloError
 from provision.process import Runner
@@ -44,6 +45,7 @@ from provision.services.proxy import (
     release_containers,
 )
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
+from provision.settings import DeploySettings, Hardening
 
 CONTAINER_PORT = 8000
 LABEL_RELEASE = "dockerhello.release"
@@ -54,18 +56,6 @@ LOG_LINES = 30
 
 
 @dataclass(frozen=True)
-class Hardening:
-    """Container hardening, on by default; each can be switched off for an app that needs it."""
-
-    read_only: bool = True  # root filesystem read-only, a tmpfs on /tmp
-    drop_capabilities: bool = True
-    no_new_privileges: bool = True
-    allow_root: bool = False  # an image without USER runs as 10001 unless allowed
-    memory: int | None = 512 * 1024**2  # bytes
-    cpus: float | None = 1.0
-
-
-@dataclass(frozen=True)
 class DeployOptions:
     publish: Publish = field(default_factory=Publish)
     base_image: str | None = None
@@ -73,10 +63,22 @@ class DeployOptions:
     # Engine-side address to bind; a machine target binds all of the VM's interfaces.
     bind_ip: str | None = None
     environment: tuple[tuple[str, str], ...] = ()
-    hardening: Hardening = field(default_factory=Hardening)
+    hardening: Hardening = field(default_factory=lambda: DeploySettings().hardening)
     keep: int = 5  # release images kept
     wait_for_lock: bool = True
     drain: float = 2.0  # seconds the old release keeps its in-flight requests after the switch
+
+    @classmethod
+    def from_settings(cls, settings: DeploySettings, wait_for_lock: bool = True) -> DeployOptions:
+        return cls(
+            publish=settings.publish,
+            base_image=settings.base_image,
+            health_timeout=settings.health_timeout,
+            environment=settings.environment(),
+            hardening=settings.hardening,
+            keep=settings.keep,
+            wait_for_lock=wait_for_lock,
+        )
 
 
 @dataclass(frozen=True)
@@ -86,17 +88,6 @@ class DeployResult:
     image: str
     container_id: str
     url: str
-
-
-def options_for(target: EngineTarget, options: DeployOptions) -> DeployOptions:
-    """Adjust options to the engine. Inside a docker-machine VM the app listens on all the
-    VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
-    loopback (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so
-    that http://VM-IP:PORT works as well as a forwarded http://localhost:PORT."""
-    if not target.machine or any(name == "ALLOWED_HOSTS" for name, _ in options.environment):
-        return options
-    hosts = f"localhost,127.0.0.1,[::1],{target.hostname}"
-    return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
 
 
 def release_header(host: str, port: int) -> str | None:
@@ -135,12 +126,23 @@ class Deployer:
         self.sleep = sleep
         self.proxy = Proxy(client, console)
 
+    def for_target(self, options: DeployOptions) -> DeployOptions:
+        """Options adjusted to the engine. Inside a docker-machine VM the app listens on all
+        the VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
+        loopback (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so
+        that http://VM-IP:PORT works as well as a forwarded http://localhost:PORT."""
+        if not self.target.machine or any(name == "ALLOWED_HOSTS" for name, _ in options.environment):
+            return options
+        hosts = f"localhost,127.0.0.1,[::1],{self.target.hostname}"
+        return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
+
     def store(self, app: str) -> ReleaseStore:
         return ReleaseStore(self.state_dir, app, self.target.host, self.console.warn)
 
     # -- entry points -------------------------------------------------------------------
 
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
+        options = self.for_target(options)
         store = self.store(project.app)
         self.secrets.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
         with store.lock(options.wait_for_lock, self.console.info):
@@ -151,13 +153,27 @@ class Deployer:
             release = Release(release_id, image, commit, _now(), ReleaseState.BUILDING)
             store.add(release)
             try:
-                built_on = self.build(project, image, options.base_image, release)
+                try:
+                    built_on = self.build(project, image, options.base_image, release)
+                except BaseImageUnavailable as unavailable:
+                    fallback = (
+                        self.registry_free_base() if unavailable.takes_base_arg and not options.base_image else None
+                    )
+                    if fallback is None:
+                        raise
+                    self.console.warn(
+                        f"the Dockerfile's base image cannot be pulled: building on {fallback}, which `dockerhello "
+                        "base build` made (--base-image or DOCKERHELLO_BASE_IMAGE chooses another)"
+                    )
+                    options = replace(options, base_image=fallback)
+                    built_on = self.build(project, image, fallback, release)
             except BaseException as exc:
                 store.mark(release_id, ReleaseState.FAILED, f"build: {_reason(exc)}")
                 raise
             return self._release(project.app, release, options, store, proxy_base=built_on)
 
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
+        options = self.for_target(options)
         store = self.store(app)
         with store.lock(options.wait_for_lock, self.console.info):
             if release_id:
@@ -253,6 +269,12 @@ class Deployer:
                             "elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
                         ) from None
 
+    def registry_free_base(self) -> str | None:
+        """A base image `dockerhello base build` made, the default suite's first."""
+        tags = sorted(tag for image in self.client.images.list(name=BASE_REPOSITORY) for tag in image.tags)
+        preferred = base_image_tag(DEFAULT_SUITE)
+        return preferred if preferred in tags else (tags[0] if tags else None)
+
     def check_limits(self, hardening: Hardening) -> None:
         """Limits the engine would refuse, found before the build rather than after it."""
         info = self.client.info()
@@ -331,13 +353,15 @@ class Deployer:
             marker in error
             for marker in ("pull access denied", "no such host", "manifest unknown", "not found", "dial tcp", "timeout")
         ):
-            base = expand_args(step.split(" : FROM ", 1)[1].split()[0], build_args)
-            return BaseImageUnavailable(
-                f"Cannot pull the base image {base}: {error}",
+            written = step.split(" : FROM ", 1)[1].split()[0]
+            unavailable = BaseImageUnavailable(
+                f"Cannot pull the base image {expand_args(written, build_args)}: {error}",
                 hint="No registry is reachable from this engine. Build a base image from Debian packages with "
                 "`dockerhello base build` and deploy with `--base-image dockerhello/python:trixie` (or set "
                 "DOCKERHELLO_BASE_IMAGE).",
             )
+            unavailable.takes_base_arg = "BASE_IMAGE" in written
+            return unavailable
         return BuildFailed(
             f"The image did not build: {error}",
             hint="The build output above shows the failing step; fix it and deploy again.",

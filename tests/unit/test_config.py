@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provision.cli.deploy import deploy, resolve
+from provision import settings as deploy_settings
+from provision.cli.deploy import deploy
 from provision.config import load_config, parse_env_file
 from provision.errors import DockerHelloError
 from provision.project import Publish
@@ -22,8 +23,10 @@ def project(tmp_path: Path, pyproject: str | None = None, dedicated: str | None 
 
 
 def settings(path: Path, *args: str) -> dict[str, object]:
+    """The settings a `dockerhello deploy PATH ARGS...` would use, by name."""
     ctx = deploy.make_context("deploy", [str(path), *args])
-    return resolve(ctx, load_config(path))
+    given = {k: v for k, v in ctx.params.items() if k in deploy_settings.DECLARATIONS}
+    return vars(deploy_settings.load(path, given))
 
 
 def test_precedence_flag_over_variable_over_file_over_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

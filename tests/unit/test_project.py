@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import DockerHelloError
-from provision.project import Publish, load_project
+from provision.project import Publish, load_app_name, load_project
 from provision.validators import publish as parse_publish
 
 
@@ -59,16 +59,19 @@ def test_app_name_comes_from_the_directory_made_valid(tmp_path: Path) -> None:
 
 def test_app_name_comes_from_pyproject_before_the_directory(tmp_path: Path) -> None:
     path = project(tmp_path, pyproject='[tool.dockerhello]\napp = "hello"\n')
-    assert load_project(path).app == "hello"
+    assert load_app_name(path) == "hello"
+    assert load_app_name(path, "explicit") == "explicit"
     assert load_project(path, "explicit").app == "explicit"
 
 
-def test_invalid_app_name_is_refused_with_the_rule(tmp_path: Path) -> None:
+def test_invalid_app_name_in_the_file_is_refused_with_the_rule(tmp_path: Path) -> None:
+    path = project(tmp_path, pyproject='[tool.dockerhello]\napp = "Bad_Name!"\n')
     with pytest.raises(DockerHelloError) as raised:
-        load_project(project(tmp_path), "Bad_Name!")
+        load_app_name(path)
     assert raised.value.message == (
-        "Invalid app name: 'Bad_Name!' is not an app name: use lower-case letters, digits and '-', starting and "
-        "ending with a letter or digit (it names containers, images and a DNS name)"
+        f"{path}/pyproject.toml: [tool.dockerhello] app = 'Bad_Name!' is not allowed: 'Bad_Name!' is not an app "
+        "name: use lower-case letters, digits and '-', starting and ending with a letter or digit (it names "
+        "containers, images and a DNS name)"
     )
 
 

@@ -1,0 +1,295 @@
+"""A deploy's settings: each declared once, as a field of `DeploySettings`, with its flag, its
+DOCKERHELLO_* variable, its key in the project's file, its rule, its default and its help.
+
+Where a value comes from, highest first: the flag, the variable (click reads both), the
+project's `dockerhello.toml` or `[tool.dockerhello]`, the default. `merge` is the pure
+function that applies that order; `load` reads the project's file and env files for it.
+`deploy` and `up` take the same options (`options`) and so honour the same settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from provision import validators
+from provision.config import ProjectConfig, load_config, parse_env_file
+from provision.errors import DockerHelloError
+from provision.validators import Publish
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What the command line, the environment and the project file know of one setting."""
+
+    flag: str  # "--publish", or "--read-only/--writable" for a switch
+    help: str
+    # The default as a user would write it ("512m"), or a switch's bool; None: none.
+    default: str | bool | None = None
+    parse: Callable[[str], Any] | None = None  # the rule, for text; None: a switch or a file
+    metavar: str | None = None
+    multiple: bool = False
+    # What the file may hold, and those words when it holds something else.
+    kinds: tuple[type, ...] = (str,)
+    allowed: str = ""
+
+    def typed_default(self) -> Any:
+        if self.multiple:
+            return ()
+        if isinstance(self.default, str) and self.parse is not None:
+            return self.parse(self.default)
+        return self.default
+
+    def shown_default(self) -> str | None:
+        """The default for --help, in the words of the switch or the flag."""
+        if isinstance(self.default, bool):
+            on, off = self.flag.split("/")
+            return (on if self.default else off).lstrip("-")
+        return self.default
+
+
+def setting(declaration: Declaration) -> Any:
+    """A field of DeploySettings: its default is the declaration's, parsed by its own rule."""
+    return field(default=declaration.typed_default(), metadata={"setting": declaration})
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """Container hardening, on by default (DeploySettings declares the defaults); each can be
+    switched off for an app that needs it."""
+
+    read_only: bool  # root filesystem read-only, a tmpfs on /tmp
+    drop_capabilities: bool
+    no_new_privileges: bool
+    allow_root: bool  # an image without USER runs as 10001 unless allowed
+    memory: int | None  # bytes
+    cpus: float | None
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    app: str | None = setting(
+        Declaration(
+            "--app",
+            "App name: names the image and the containers.  [default: PATH's directory name]",
+            parse=validators.app_name,
+            metavar="NAME",
+            allowed="a name of lower-case letters, digits and '-', at most 32 characters",
+        )
+    )
+    publish: Publish = setting(
+        Declaration(
+            "--publish",
+            "Host address for the app. Loopback by default: 0.0.0.0:PORT opens it to the network.",
+            "127.0.0.1:8000",
+            validators.publish,
+            "[IP:]PORT",
+            allowed='an address "[IP:]PORT", e.g. "127.0.0.1:8000"',
+        )
+    )
+    base_image: str | None = setting(
+        Declaration(
+            "--base-image",
+            "Base image for the Dockerfile's BASE_IMAGE build argument, e.g. one made by `dockerhello "
+            "base build`.  [default: the Dockerfile's own; where that cannot be pulled, a base that "
+            "`dockerhello base build` made]",
+            parse=validators.image,
+            metavar="IMAGE",
+            allowed="an image name",
+        )
+    )
+    health_timeout: float = setting(
+        Declaration(
+            "--health-timeout",
+            "How long the new release has to become healthy.",
+            "120",
+            validators.seconds,
+            "SECONDS",
+            kinds=(int, float),
+            allowed="a number of seconds",
+        )
+    )
+    keep: int = setting(
+        Declaration(
+            "--keep",
+            "Release images kept for rollback.",
+            "5",
+            lambda text: validators.count(text, 1, 1000),
+            "N",
+            kinds=(int,),
+            allowed="a number of release images to keep",
+        )
+    )
+    memory: int | None = setting(
+        Declaration(
+            "--memory",
+            'Memory limit of the app container, e.g. 512m or 1g ("" for none).',
+            "512m",
+            validators.memory,
+            "SIZE",
+            allowed='a memory limit such as "512m", or "" for none',
+        )
+    )
+    cpus: float | None = setting(
+        Declaration(
+            "--cpus",
+            "CPU limit, e.g. 1.5 (0 for none).",
+            "1",
+            validators.cpus,
+            "CPUS",
+            kinds=(int, float),
+            allowed="a number of CPUs such as 1.5, or 0 for no limit",
+        )
+    )
+    read_only: bool = setting(
+        Declaration(
+            "--read-only/--writable",
+            "Read-only root filesystem, with a tmpfs on /tmp.",
+            True,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
+    drop_capabilities: bool = setting(
+        Declaration(
+            "--drop-capabilities/--keep-capabilities",
+            "Drop all Linux capabilities.",
+            True,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
+    no_new_privileges: bool = setting(
+        Declaration(
+            "--no-new-privileges/--allow-new-privileges",
+            "Forbid gaining privileges (setuid binaries).",
+            True,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
+    allow_root: bool = setting(
+        Declaration(
+            "--allow-root/--no-allow-root",
+            "Run an image that has no USER as root, not as UID 10001.",
+            False,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
+    env: tuple[tuple[str, str], ...] = setting(
+        Declaration(
+            "--env",
+            'A variable for the app (repeatable); in the file, a table of NAME = "value". Secrets belong '
+            "in --env-file.",
+            parse=validators.env_pair,
+            metavar="NAME=VALUE",
+            multiple=True,
+            kinds=(dict,),
+            allowed='a table of NAME = "value" strings',
+        )
+    )
+    env_file: tuple[Path, ...] = setting(
+        Declaration(
+            "--env-file",
+            "NAME=VALUE lines for the app, e.g. secrets (repeatable; in the file, one path relative to "
+            "the project). Given to the container at run time, never built into the image nor printed.",
+            metavar="FILE",
+            multiple=True,
+            allowed="a path, relative to the project",
+        )
+    )
+
+    # The file's `env` table, which comes first: env files, then --env, override it.
+    env_table: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def hardening(self) -> Hardening:
+        return Hardening(self.read_only, self.drop_capabilities, self.no_new_privileges, self.allow_root,
+                         self.memory, self.cpus)  # fmt: skip
+
+    def environment(self) -> tuple[tuple[str, str], ...]:
+        """The app's variables: the file's `env` table, the env files (the file's, then
+        --env-file), then --env, each later one winning. Reads the env files."""
+        merged: dict[str, str] = dict(self.env_table)
+        for path in self.env_file:
+            merged.update(parse_env_file(path))
+        merged.update(dict(self.env))
+        return tuple(merged.items())
+
+
+DECLARATIONS: dict[str, Declaration] = {
+    f.name: f.metadata["setting"] for f in dataclasses.fields(DeploySettings) if "setting" in f.metadata
+}
+
+
+def envvar(name: str) -> str:
+    return f"DOCKERHELLO_{name.upper()}"
+
+
+def options(command: F) -> F:
+    """The settings as click options, flag and DOCKERHELLO_* variable, on `command`."""
+    from provision.cli.params import READABLE_FILE, Validated
+
+    for name, declaration in reversed(DECLARATIONS.items()):
+        shown = declaration.shown_default()
+        help_text = declaration.help + (f"  [default: {shown}]" if shown else "")
+        kwargs: dict[str, Any] = {"help": help_text, "envvar": envvar(name), "show_envvar": True}
+        if declaration.parse is not None:
+            kwargs["type"] = Validated(name, declaration.parse, declaration.metavar)
+        elif "/" not in declaration.flag:
+            kwargs["type"] = READABLE_FILE
+            kwargs["metavar"] = declaration.metavar
+        # None marks "not given", so that the project's file and the default come next.
+        kwargs["default"] = () if declaration.multiple else None
+        command = click.option(declaration.flag, name, multiple=declaration.multiple, **kwargs)(command)
+    return command
+
+
+def merge(given: Mapping[str, Any], config: ProjectConfig) -> DeploySettings:
+    """Flags and variables (`given`, None or empty where not given) over the project's file
+    over the defaults. The file's values pass the same rules as the flags'."""
+    values: dict[str, Any] = {}
+    for name, declaration in DECLARATIONS.items():
+        value = given.get(name)
+        if name == "env" and name in config.values:  # a table of its own, under --env
+            values["env_table"] = _from_file(name, declaration, config)
+        if value is not None and value != ():
+            values[name] = tuple(value) if declaration.multiple else value
+        elif name in config.values and name != "env":
+            values[name] = _from_file(name, declaration, config)
+    if given.get("env_file") and "env_file" in config.values:  # --env-file adds to the file's
+        values["env_file"] = (*_from_file("env_file", DECLARATIONS["env_file"], config), *given["env_file"])
+    return DeploySettings(**values)
+
+
+def _from_file(name: str, declaration: Declaration, config: ProjectConfig) -> Any:
+    value = config.values[name]
+    if name == "env":
+        return tuple((key, str(item)) for key, item in value.items())
+    if name == "env_file":
+        assert config.source is not None
+        return (config.source.parent / value,)
+    if declaration.parse is None:  # a switch: the loader checked it is a bool
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        return declaration.parse(str(value))
+    except ValueError as exc:
+        raise DockerHelloError(
+            f"{config.where(name)} = {value!r} is not allowed: {exc}",
+            hint=f"`dockerhello deploy --help` says what {declaration.flag.split('/')[0]} takes.",
+        ) from None
+
+
+def load(project: Path, given: Mapping[str, Any]) -> DeploySettings:
+    """The settings for the project at `project`: its file read, merged under `given`."""
+    return merge(given, load_config(project.resolve()))
