@@ -116,7 +116,7 @@ def recreate(client: docker.DockerClient, image: str, port: int) -> Load:
 
 
 def dockerhello(args: list[str], home: str) -> None:
-    app = App(environ={**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
+    app = App.create({**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
     result = CliRunner().invoke(cli, ["-q", *args], obj=app, prog_name="dockerhello")
     if result.exit_code != 0:
         raise SystemExit(result.stderr)

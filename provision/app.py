@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from provision import validators
 from provision.console import Console
@@ -27,8 +27,13 @@ if TYPE_CHECKING:
     from provision.engine import EngineTarget
     from provision.process import Runner
     from provision.secret_store import SecretStore
+    from provision.services.base_image import BaseImageBuilder
     from provision.services.deploy import Deployer
+    from provision.services.doctor import Doctor
     from provision.services.machines import Machines
+    from provision.services.operate import Operator
+    from provision.services.ports import PortForwarder
+    from provision.services.releases import ReleaseStore
     from provision.services.up import Up
 
 
@@ -76,27 +81,45 @@ def checked_state_dir(path: Path) -> Path:
 
 @dataclass
 class App:
+    """Every collaborator a command needs, and every service, built here and nowhere else."""
+
     environ: Mapping[str, str]
-    console: Console = field(default_factory=Console)
-    runner: Runner | None = None
-    connect: Callable[[EngineTarget], Any] = _connect
-    state_dir: Path | None = None
-    open_url: Callable[[str], bool] = _open_in_browser
-    # The engine this command talks to: its errors are translated against it (provision.cli).
+    console: Console
+    runner: Runner
+    state_dir: Path
+    connect: Callable[[EngineTarget], docker.DockerClient]
+    open_url: Callable[[str], bool]
+    # Not a collaborator: the engine this command reached, for its errors' meaning (provision.cli).
     engine_in_use: EngineTarget | None = None
 
-    @property
-    def run(self) -> Runner:
-        if self.runner is None:
-            from provision.process import Runner
+    @classmethod
+    def create(
+        cls,
+        environ: Mapping[str, str],
+        console: Console | None = None,
+        state_dir: Path | None = None,
+        connect: Callable[[EngineTarget], docker.DockerClient] | None = None,
+        open_url: Callable[[str], bool] | None = None,
+    ) -> App:
+        from provision.process import Runner
 
-            self.runner = Runner(self.environ)
-        return self.runner
+        return cls(
+            environ=environ,
+            console=console or Console(),
+            runner=Runner(environ),
+            state_dir=state_dir or default_state_dir(environ),
+            connect=connect or _connect,
+            open_url=open_url or _open_in_browser,
+        )
+
+    @classmethod
+    def from_os(cls, quiet: bool = False) -> App:
+        return cls.create(dict(os.environ), console=Console(quiet=quiet))
 
     @property
     def state(self) -> Path:
         """dockerhello's state directory (secrets, release records), checked on first use."""
-        return checked_state_dir(self.state_dir or default_state_dir(self.environ))
+        return checked_state_dir(self.state_dir)
 
     @property
     def secrets(self) -> SecretStore:
@@ -108,13 +131,13 @@ class App:
     def docker_machine(self) -> DockerMachine:
         from provision.adapters.docker_machine import DockerMachine
 
-        return DockerMachine(self.run)
+        return DockerMachine(self.runner)
 
     @property
     def vboxmanage(self) -> VBoxManage:
         from provision.adapters.vboxmanage import VBoxManage
 
-        return VBoxManage(self.run)
+        return VBoxManage(self.runner)
 
     @property
     def machines(self) -> Machines:
@@ -148,10 +171,11 @@ class App:
         return client
 
     def deployer(self, target: EngineTarget) -> Deployer:
+        from provision.adapters.host import Git
         from provision.services.deploy import Deployer
 
         state = self.state  # checked before the engine is reached
-        return Deployer(self.client(target), target, self.console, self.secrets, self.run, state)
+        return Deployer(self.client(target), target, self.console, self.secrets, Git(self.runner), state)
 
     def up(self) -> Up:
         from provision.services.up import Up  # loads the SDK: not at start-up
@@ -159,6 +183,32 @@ class App:
         return Up(self.docker_machine, self.vboxmanage, self.machines, self.deployer, self.console,
                   self.engine_target())  # fmt: skip
 
-    @classmethod
-    def from_os(cls, quiet: bool = False) -> App:
-        return cls(environ=dict(os.environ), console=Console(quiet=quiet))
+    def release_store(self, app: str, target: EngineTarget) -> ReleaseStore:
+        from provision.services.releases import ReleaseStore
+
+        return ReleaseStore(self.state, app, target.host, self.console.warn)
+
+    def operator(self, app: str, machine: str | None) -> Operator:
+        from provision.services.operate import Operator  # loads the SDK: not at start-up
+        from provision.services.proxy import Proxy
+
+        target = self.engine_target(machine)
+        client = self.client(target)
+        return Operator(client, target, self.release_store(app, target), Proxy(client, self.console))
+
+    def port_forwarder(self) -> PortForwarder:
+        from provision.services.ports import PortForwarder
+
+        return PortForwarder(self.vboxmanage, self.console)
+
+    def base_builder(self) -> BaseImageBuilder:
+        from provision.adapters.host import Debootstrap
+        from provision.services.base_image import BaseImageBuilder
+
+        return BaseImageBuilder(Debootstrap(self.runner), self.client(self.engine_target()), self.console)
+
+    def doctor(self) -> Doctor:
+        from provision.adapters.host import Sysctl
+        from provision.services.doctor import Doctor  # loads the SDK: not at start-up
+
+        return Doctor(self.docker_machine, self.vboxmanage, self.connect, self.environ, sysctl=Sysctl(self.runner))

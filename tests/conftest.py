@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provision.adapters.engine import connect
+from provision.adapters.host import Debootstrap
 from provision.app import App
 from provision.cli import cli
 from provision.console import Console
@@ -57,7 +58,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="session")
 def base_image(docker_client: docker.DockerClient) -> str:
     """The registry-free base image; .ci/run builds it, this builds it where it is missing."""
-    builder = BaseImageBuilder(Runner(), docker_client, Console(quiet=True))
+    builder = BaseImageBuilder(Debootstrap(Runner()), docker_client, Console(quiet=True))
     if not builder.exists(BASE_IMAGE):
         certs = (HOST_CA_BUNDLE,) if HOST_CA_BUNDLE.is_file() else ()
         builder.build(BaseImageSpec(tag=BASE_IMAGE, ca_certs=certs))
@@ -73,7 +74,7 @@ class Dockerhello:
 
     def __call__(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
         environ = {**self.environ, **(env or {})}
-        app = App(environ=environ, state_dir=self.state_dir)
+        app = App.create(environ, state_dir=self.state_dir)
         # click reads envvar-backed options from os.environ: give it the same environment.
         os_env: dict[str, str | None] = {k: None for k in os.environ if k not in environ}
         os_env.update(environ)

@@ -577,7 +577,7 @@ def engine_state(client: Any) -> tuple[list[str], ...] | None:
 
 
 def run(argv: list[str], environ: dict[str, str], cwd: Path) -> Result:
-    app = App(environ=environ)
+    app = App.create(environ)
     os_env: dict[str, str | None] = {k: None for k in os.environ if k not in environ}
     os_env.update(environ)
     previous = Path.cwd()

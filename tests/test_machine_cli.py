@@ -211,7 +211,7 @@ def test_rm_asks_unless_yes(dh: Dockerhello, world: MachineWorld) -> None:
     from provision.app import App
     from provision.cli import cli
 
-    app = App(environ=dict(world.environ), state_dir=dh.state_dir)
+    app = App.create(dict(world.environ), state_dir=dh.state_dir)
     declined = CliRunner().invoke(cli, ["machine", "rm", "dev"], obj=app, input="n\n", prog_name="dockerhello")
     assert declined.exit_code == 1
     assert 'Remove machine "dev", its VM and everything on its disk? [y/N]: n' in declined.stderr

@@ -62,7 +62,7 @@ def test_up_without_virtualbox_deploys_locally_and_says_so(
         opened.append(url)
         return True
 
-    app = App(environ=environ, state_dir=tmp_path / "state", open_url=open_url)
+    app = App.create(environ, state_dir=tmp_path / "state", open_url=open_url)
     port = free_port()
     result = CliRunner().invoke(
         cli, ["up", str(REPO), "--app", app_name, "--publish", str(port), "--base-image", base_image, "--open"],
@@ -101,7 +101,7 @@ def test_up_and_deploy_give_the_container_the_same_settings(
         argv = [command, str(project), "--app", app, "--publish", str(free_port()), "--env", "FROM_FLAG=flag-value"]
         try:
             result = CliRunner().invoke(
-                cli, argv, obj=App(environ=environ, state_dir=tmp_path / "state"), prog_name="dockerhello",
+                cli, argv, obj=App.create(environ, state_dir=tmp_path / "state"), prog_name="dockerhello",
                 env={**environ, "DOCKERHELLO_ENV": "FROM_VARIABLE=variable-value"},
             )  # fmt: skip
             assert result.exit_code == 0, result.stderr

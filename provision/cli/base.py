@@ -48,10 +48,8 @@ def build(app: App, suite: str, tag: str | None, mirror: str | None, ca_certs: t
       dockerhello deploy --base-image dockerhello/python:trixie
     Needs root and debootstrap; takes about 30 s with a nearby mirror.
     """
-    from provision.services.base_image import BaseImageBuilder, BaseImageSpec
+    from provision.services.base_image import BaseImageSpec
 
     spec = BaseImageSpec(suite=suite, tag=tag or base_image_tag(suite), mirror=mirror, ca_certs=ca_certs)
-    target = app.engine_target()
-    builder = BaseImageBuilder(app.run, app.client(target), app.console)
-    builder.build(spec, rebuild=rebuild)
+    app.base_builder().build(spec, rebuild=rebuild)
     app.console.result(spec.tag)

@@ -10,13 +10,6 @@ from provision.cli.render import to_json
 from provision.errors import ExitCode
 
 
-def _sysctl(app: App) -> str | None:
-    try:
-        return app.run.run(["sysctl", "-n", "kern.hv_support"], timeout=10).stdout.strip()
-    except Exception:
-        return None
-
-
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app
@@ -28,10 +21,9 @@ def doctor(app: App, as_json: bool) -> None:
     engine the next deploy would use, port 8000 and the base image. Exits 1 when
     something blocks the next deploy.
     """
-    from provision.services.doctor import Doctor, Status
+    from provision.services.doctor import Status
 
-    checks = Doctor(app.docker_machine, app.vboxmanage, app.connect, app.environ,
-                    sysctl=lambda _: _sysctl(app)).run()  # fmt: skip
+    checks = app.doctor().run()
     if as_json:
         app.console.result(to_json(checks))
     else:

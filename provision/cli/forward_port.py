@@ -55,9 +55,7 @@ def forward_port(
       dockerhello forward-port 8000 --remove
     """
     vm = machine_name or app.default_machine()
-    from provision.services.ports import PortForwarder
-
-    forwarder = PortForwarder(app.vboxmanage, app.console)
+    forwarder = app.port_forwarder()
     if list_rules:
         rows = [
             [r.name, r.protocol, r.host_ip or "*", r.host_port, r.guest_ip or "(guest)", r.guest_port]

@@ -14,29 +14,11 @@ from provision.cli.render import table, to_json
 from provision.project import load_app_name
 
 if TYPE_CHECKING:
-    from provision.engine import EngineTarget
-    from provision.services.operate import Operator
-    from provision.services.releases import ReleaseStore
+    pass
 
 APP = app_option
 PATH = path_option
 MACHINE = machine_option
-
-
-def _store(app: App, name: str, target: EngineTarget) -> ReleaseStore:
-    from provision.services.releases import ReleaseStore
-
-    return ReleaseStore(app.state, name, target.host, app.console.warn)
-
-
-def _operator(app: App, name: str, machine: str | None) -> Operator:
-    # The services that use the SDK load here, not at start-up.
-    from provision.services.operate import Operator
-    from provision.services.proxy import Proxy
-
-    target = app.engine_target(machine)
-    client = app.client(target)
-    return Operator(client, target, _store(app, name, target), Proxy(client, app.console))
 
 
 @cli.command()
@@ -49,7 +31,7 @@ def releases(app: App, app_name: str | None, path: Path, machine_name: str | Non
     """List the app's releases, newest last, with what became of each."""
     name = load_app_name(path, app_name)
     # Only the engine's address is needed to find the record: no connection is made.
-    found = _store(app, name, app.engine_target(machine_name)).load()
+    found = app.release_store(name, app.engine_target(machine_name)).load()
     if as_json:
         app.console.result(to_json(found))
         return
@@ -91,7 +73,7 @@ def rollback(
 def status(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
     """Where the app runs, which release, its state, health, restarts, uptime and URL."""
     name = load_app_name(path, app_name)
-    result = _operator(app, name, machine_name).status(name)
+    result = app.operator(name, machine_name).status(name)
     if as_json:
         app.console.result(to_json(result))
         return
@@ -120,7 +102,7 @@ def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, f
     """The serving release's log: Gunicorn's access log and the app's output."""
     name = load_app_name(path, app_name)
     out = app.console.out
-    for chunk in _operator(app, name, machine_name).logs(name, follow, tail):
+    for chunk in app.operator(name, machine_name).logs(name, follow, tail):
         out.write(chunk.decode(errors="replace"))
         out.flush()
 
@@ -134,7 +116,7 @@ def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, f
 def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool) -> None:
     """Stop and remove the app's containers (proxy and releases) and network."""
     name = load_app_name(path, app_name)
-    removed = _operator(app, name, machine_name).down(name, images)
+    removed = app.operator(name, machine_name).down(name, images)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
 
 
@@ -150,7 +132,7 @@ def prune(app: App, app_name: str | None, path: Path, machine_name: str | None, 
     Never the serving release nor the one `rollback` would go back to.
     """
     name = load_app_name(path, app_name)
-    removed, freed = _operator(app, name, machine_name).prune(name, keep)
+    removed, freed = app.operator(name, machine_name).prune(name, keep)
     for item in removed:
         app.console.info(f"removed {item}")
     app.console.result(f"Freed {freed / 1e6:.1f} MB")

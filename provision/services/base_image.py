@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provision.adapters.host import Debootstrap
 from provision.console import Console
 from provision.defaults import DEFAULT_SUITE, base_image_tag
-from provision.errors import DockerHelloError, ToolNotFound
-from provision.process import Runner
+from provision.errors import DockerHelloError
 
 if TYPE_CHECKING:  # `dockerhello base --help` starts without the SDK
     import docker
 
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-DEBOOTSTRAP_TIMEOUT = 1200.0
 
 
 def split_reference(reference: str) -> tuple[str, str]:
@@ -63,12 +62,12 @@ cert = {SYSTEM_BUNDLE}
 class BaseImageBuilder:
     def __init__(
         self,
-        runner: Runner,
+        debootstrap: Debootstrap,
         client: docker.DockerClient,
         console: Console,
         is_root: Callable[[], bool] = lambda: os.geteuid() == 0,
     ) -> None:
-        self.runner = runner
+        self.debootstrap = debootstrap
         self.client = client
         self.console = console
         self.is_root = is_root
@@ -90,8 +89,7 @@ class BaseImageBuilder:
         for cert in spec.ca_certs:
             if not cert.is_file():
                 raise DockerHelloError(f"CA certificate file {cert} does not exist")
-        if self.runner.which("debootstrap") is None:
-            raise ToolNotFound("debootstrap", hint="Install it: `sudo apt-get install debootstrap`.")
+        self.debootstrap.require()
         if not self.is_root():
             raise DockerHelloError(
                 "debootstrap needs root to build the base image's filesystem",
@@ -123,10 +121,7 @@ class BaseImageBuilder:
 
     def _debootstrap(self, spec: BaseImageSpec, rootfs: Path) -> None:
         self.console.step(f"Installing Debian {spec.suite} with {', '.join(PACKAGES)} (debootstrap)")
-        argv = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", spec.suite, str(rootfs)]
-        if spec.mirror:
-            argv.append(spec.mirror)
-        self.runner.stream(argv, self.console.stream, timeout=DEBOOTSTRAP_TIMEOUT)
+        self.debootstrap.install(spec.suite, rootfs, PACKAGES, spec.mirror, self.console.stream)
 
     def _add_ca_certs(self, spec: BaseImageSpec, rootfs: Path) -> None:
         (rootfs / "etc" / "pip.conf").write_text(PIP_CONF, encoding="utf-8")
@@ -139,7 +134,7 @@ class BaseImageBuilder:
             # update-ca-certificates only reads files ending in .crt; a bundle of several
             # certificates in one file is taken whole.
             shutil.copyfile(cert, target / f"dockerhello-{index}-{cert.stem}.crt")
-        self.runner.run(["chroot", str(rootfs), "update-ca-certificates"], timeout=120)
+        self.debootstrap.chroot(rootfs, ["update-ca-certificates"])
 
     def _slim(self, rootfs: Path) -> None:
         # debootstrap keeps the downloaded .debs and apt's package lists: ~100 MB no

@@ -28,11 +28,11 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from provision.adapters.host import Git
 from provision.console import Console
 from provision.defaults import BASE_REPOSITORY, DEFAULT_SUITE, base_image_tag
 from provision.engine import EngineTarget
 from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, DockerHelloError
-from provision.process import Runner
 from provision.project import Project, Publish
 from provision.secret_store import SecretStore
 from provision.services.proxy import (
@@ -111,7 +111,7 @@ class Deployer:
         target: EngineTarget,
         console: Console,
         secrets: SecretStore,
-        runner: Runner,
+        git: Git,
         state_dir: Path,
         served_release: Callable[[str, int], str | None] = release_header,
         sleep: Callable[[float], None] = time.sleep,
@@ -120,7 +120,7 @@ class Deployer:
         self.target = target
         self.console = console
         self.secrets = secrets
-        self.runner = runner
+        self.git = git
         self.state_dir = state_dir
         self.served_release = served_release
         self.sleep = sleep
@@ -148,7 +148,8 @@ class Deployer:
         with store.lock(options.wait_for_lock, self.console.info):
             self.check_port(project.app, options)
             self.check_limits(options.hardening)
-            release_id, commit = new_release_id(project.path, self.runner)
+            commit = self.git.commit(project.path)
+            release_id = new_release_id(commit)
             image = f"{project.app}:{release_id}"
             release = Release(release_id, image, commit, _now(), ReleaseState.BUILDING)
             store.add(release)

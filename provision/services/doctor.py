@@ -14,6 +14,7 @@ import docker.errors
 
 from provision.adapters.docker_machine import DockerMachine
 from provision.adapters.engine import ClientFactory, is_engine_error, translate
+from provision.adapters.host import Sysctl
 from provision.adapters.vboxmanage import VBoxManage, parse_version
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
@@ -63,7 +64,7 @@ class Doctor:
         host: HostPlatform | None = None,
         cpuinfo: Path = Path("/proc/cpuinfo"),
         port_is_free: Callable[[str, int, str], bool] = host_port_free,
-        sysctl: Callable[[str], str | None] | None = None,
+        sysctl: Sysctl | None = None,
     ) -> None:
         self.docker_machine = docker_machine
         self.vbox = vbox
@@ -153,7 +154,7 @@ class Doctor:
                 "deploy to the local engine: `dockerhello deploy`.",
             )
         if self.host.system == "Darwin" and self.sysctl is not None:
-            value = self.sysctl("kern.hv_support")
+            value = self.sysctl.value("kern.hv_support")
             if value == "1":
                 return Check(name, Status.OK, "kern.hv_support = 1")
             if value == "0":

@@ -18,7 +18,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from provision.errors import DockerHelloError
-from provision.process import Runner
 
 
 class ReleaseState(StrEnum):
@@ -38,19 +37,11 @@ class Release:
     note: str = ""
 
 
-def new_release_id(project: Path, runner: Runner, now: datetime | None = None) -> tuple[str, str | None]:
-    """`20261123-205501-1a2b3c4` from the time and the git commit (with `-dirty` for local
+def new_release_id(commit: str | None, now: datetime | None = None) -> str:
+    """`20261123-205501-1a2b3c4` from the time and the git commit (`-dirty` with local
     changes), or the time alone outside a git checkout."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    commit = None
-    if runner.which("git"):
-        head = runner.run(["git", "-C", str(project), "rev-parse", "--short=7", "HEAD"], check=False, timeout=10)
-        if head.returncode == 0:
-            commit = head.stdout.strip()
-            status = runner.run(["git", "-C", str(project), "status", "--porcelain"], check=False, timeout=30)
-            if status.returncode == 0 and status.stdout.strip():
-                commit += "-dirty"
-    return (f"{stamp}-{commit}" if commit else stamp), commit
+    return f"{stamp}-{commit}" if commit else stamp
 
 
 def parse_records(text: str) -> tuple[list[Release], list[str]]:
