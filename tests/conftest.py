@@ -36,6 +36,17 @@ BASE_IMAGE = os.environ.get("DOCKERHELLO_TEST_BASE_IMAGE", "dockerhello/python:t
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
+ENGINE_FIXTURES = {"docker_client", "base_image", "app_name", "tls_engine", "engine_world"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the engine is marked `docker`, whether or not its module says so:
+    `pytest -m "not docker"` then runs exactly the tests that need no engine."""
+    for item in items:
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.docker)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -59,6 +59,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # written into the project before the run
     tools_may_run: bool = False  # False: refused at the door, before any external tool
+    needs_engine: bool = False  # refused only once the engine answered
 
 
 def usage(option: str, message: str) -> str:
@@ -487,6 +488,7 @@ CASES: dict[str, Case] = {
         "Hint: Restore {state}/apps/project/secret_key from a backup. To start over with a new key (signing every "
         "user out), remove it and deploy again.",
         env={"SECRET_KEY_FILE": "short\n"},
+        needs_engine=True,
     ),
     # -- operating a deploy -----------------------------------------------------------------------
     "rollback bad id": Case(("rollback", "bad id!"), 2, usage("[RELEASE]", f"'bad id!' {NOT_RELEASE}")),
@@ -591,6 +593,8 @@ def run(argv: list[str], environ: dict[str, str], cwd: Path) -> Result:
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input(name: str, machines: MachineWorld, engine: Any, tmp_path: Path) -> None:
     case = CASES[name]
+    if case.needs_engine and engine is None:
+        pytest.skip("no Docker engine answers here (CI starts one)")
     project = tmp_path / "project"
     project.mkdir()
     (project / "Dockerfile").write_text("FROM scratch\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from click.testing import Result
 
 from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers
 
@@ -46,7 +47,7 @@ class App:
         self.base_image = base_image
         self.port = free_port()
 
-    def deploy(self, path: Path, *extra: str) -> object:
+    def deploy(self, path: Path, *extra: str) -> Result:
         return self.dockerhello(
             "deploy",
             str(path),
@@ -59,7 +60,7 @@ class App:
             *extra,
         )
 
-    def __call__(self, *args: str) -> object:
+    def __call__(self, *args: str) -> Result:
         return self.dockerhello(*args, "--app", self.name)
 
 
@@ -68,8 +69,8 @@ def app(dockerhello: Dockerhello, app_name: str, base_image: str) -> App:
     return App(dockerhello, app_name, base_image)
 
 
-def ok(result: object) -> object:
-    assert result.exit_code == 0, result.stderr  # type: ignore[attr-defined]
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.stderr
     return result
 
 
@@ -82,15 +83,15 @@ def test_a_release_that_never_gets_healthy_leaves_the_previous_one_serving(
     views = sick / "helloworld" / "views.py"
     views.write_text(views.read_text().replace('return HttpResponse("ok"', 'return HttpResponse("down", status=503)#'))
     result = app.deploy(sick, "--health-timeout", "20")
-    assert result.exit_code == 4  # type: ignore[attr-defined]
-    stderr = result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 4
+    stderr = result.stderr
     assert (
         "Error: The container is unhealthy: " in stderr or "Error: The container was not healthy after 20 s" in stderr
     )
     assert f"Release {serving} is still serving; the failed container was removed." in stderr
     assert fetch(app.port) == (200, b"Hello, World!", serving)
     assert [c.labels["dockerhello.release"] for c in release_containers(docker_client, app.name)] == [serving]
-    states = {r["id"]: r["state"] for r in json.loads(ok(app("releases", "--json")).stdout)}  # type: ignore[attr-defined]
+    states = {r["id"]: r["state"] for r in json.loads(ok(app("releases", "--json")).stdout)}
     assert sorted(states.values()) == ["active", "failed"]
 
 
@@ -135,8 +136,8 @@ def test_rollback_with_no_argument_restores_the_previous_text(app: App, tmp_path
     assert fetch(app.port)[1] == b"Hello again, World!"
     result = ok(app("rollback"))
     assert fetch(app.port)[1] == b"Hello, World!"
-    assert result.stdout == f"http://localhost:{app.port}/\n"  # type: ignore[attr-defined]
-    releases = json.loads(ok(app("releases", "--json")).stdout)  # type: ignore[attr-defined]
+    assert result.stdout == f"http://localhost:{app.port}/\n"
+    releases = json.loads(ok(app("releases", "--json")).stdout)
     assert [(r["state"], r["note"]) for r in releases] == [("active", "rolled back to"), ("healthy", "")]
 
 
@@ -151,21 +152,21 @@ def test_status_shows_a_restart_after_the_app_is_killed(
     deadline = time.monotonic() + 60
     status: dict[str, object] = {}
     while time.monotonic() < deadline:
-        status = json.loads(ok(app("status", "--json")).stdout)  # type: ignore[attr-defined]
+        status = json.loads(ok(app("status", "--json")).stdout)
         if status["restarts"] and status["health"] == "healthy":
             break
         time.sleep(1)
     assert status["restarts"] == 1
     assert status["state"] == "running"
     assert fetch(app.port)[:2] == (200, b"Hello, World!")
-    table = ok(app("status")).stdout  # type: ignore[attr-defined]
+    table = ok(app("status")).stdout
     assert "Restarts   1" in table
 
 
 def test_logs_tail(app: App, tmp_path: Path) -> None:
     ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
     fetch(app.port)
-    logs = ok(app("logs", "--tail", "200")).stdout  # type: ignore[attr-defined]
+    logs = ok(app("logs", "--tail", "200")).stdout
     assert "Starting Gunicorn with" in logs
     assert '"GET / HTTP/1.1" 200 13' in logs
 
@@ -176,16 +177,16 @@ def test_down_keeps_images_and_prune_says_what_it_freed(
     for n in range(3):
         ok(app.deploy(variant(tmp_path, f"v{n}", f"Hello {n}"), "--keep", "5"))
     result = ok(app("prune", "--keep", "1"))
-    assert result.stdout.startswith("Freed ")  # type: ignore[attr-defined]
+    assert result.stdout.startswith("Freed ")
     tags = sorted(t for i in docker_client.images.list(name=app.name) for t in i.tags)
-    releases = json.loads(ok(app("releases", "--json")).stdout)  # type: ignore[attr-defined]
+    releases = json.loads(ok(app("releases", "--json")).stdout)
     # The serving release and the one rollback would go to are kept; the oldest went.
     assert tags == sorted([f"{app.name}:latest", releases[1]["image"], releases[2]["image"]])
     down = ok(app("down"))
-    assert f"Removed: {app.name}-{releases[2]['id']}, {app.name}" in down.stderr  # type: ignore[attr-defined]
+    assert f"Removed: {app.name}-{releases[2]['id']}, {app.name}" in down.stderr
     assert release_containers(docker_client, app.name) == []
     assert docker_client.images.list(name=app.name)  # images kept for a later deploy or rollback
-    assert "nothing to remove" in ok(app("down")).stderr  # type: ignore[attr-defined]
+    assert "nothing to remove" in ok(app("down")).stderr
 
 
 def test_secrets_appear_in_no_layer_config_or_output(
@@ -202,13 +203,13 @@ def test_secrets_appear_in_no_layer_config_or_output(
     # ...and nothing else shows them.
     image = docker_client.images.get(container.attrs["Image"])
     seen = {
-        "dockerhello output": result.stdout + result.stderr,  # type: ignore[attr-defined]
+        "dockerhello output": result.stdout + result.stderr,
         "docker history": json.dumps(image.history()),
         "docker image inspect": json.dumps(image.attrs),
         "app logs": container.logs().decode(errors="replace"),
         "proxy logs": docker_client.containers.get(app.name).logs().decode(errors="replace"),
-        "dockerhello status": ok(app("status", "--json")).stdout,  # type: ignore[attr-defined]
-        "dockerhello releases": ok(app("releases", "--json")).stdout,  # type: ignore[attr-defined]
+        "dockerhello status": ok(app("status", "--json")).stdout,
+        "dockerhello releases": ok(app("releases", "--json")).stdout,
     }
     assert [where for where, text in seen.items() if secret in text] == []
 
@@ -330,7 +331,7 @@ def test_after_the_engine_restarts_the_app_serves_again(app: App, tmp_path: Path
 def test_right_after_a_first_deploy_every_request_reaches_the_release(app: App, tmp_path: Path) -> None:
     # nginx's reload returns before its old workers stop accepting; the deploy waits for them.
     result = ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
-    release = result.stderr.split("is up: release ")[1].split()[0]  # type: ignore[attr-defined]
+    release = result.stderr.split("is up: release ")[1].split()[0]
     answers = {fetch(app.port) for _ in range(50)}
     assert answers == {(200, b"Hello, World!", release)}
 

@@ -47,7 +47,6 @@ from provision.services.proxy import (
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 from provision.settings import DeploySettings, Hardening
 
-CONTAINER_PORT = 8000
 LABEL_RELEASE = "dockerhello.release"
 LABEL_GIT = "dockerhello.git"
 # Gunicorn's graceful timeout (25 s in start.sh) must fit inside this.
@@ -381,7 +380,6 @@ class Deployer:
         proxy_base: str | None = None,
     ) -> DeployResult:
         bind_ip = options.bind_ip or options.publish.host_ip
-        self._replace_legacy_container(app)
         first = self.proxy.get(app) is None
         self.proxy.ensure(
             ProxySpec(
@@ -543,14 +541,6 @@ class Deployer:
                 pass
             except docker.errors.APIError as exc:
                 self.console.warn(f"could not prune {release.image}: {exc.explanation or exc}")
-
-    def _replace_legacy_container(self, app: str) -> None:
-        """Deploys from before the proxy ran the app itself as container APP; the proxy takes
-        that name and port. This costs a moment of downtime, once."""
-        existing = self.proxy.get(app)
-        if existing is not None and existing.labels.get(LABEL_ROLE) != "proxy":
-            self.console.warn(f"replacing the single container {app} of an earlier deploy by the proxy (once)")
-            existing.remove(force=True)
 
     def last_logs(self, container: Container) -> list[str]:
         try:
