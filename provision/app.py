@@ -20,9 +20,8 @@ from provision.defaults import DEFAULT_MACHINE
 from provision.errors import DockerHelloError
 
 if TYPE_CHECKING:
-    import docker
-
     from provision.adapters.docker_machine import DockerMachine
+    from provision.adapters.engine import Engine
     from provision.adapters.vboxmanage import VBoxManage
     from provision.engine import EngineTarget
     from provision.process import Runner
@@ -43,10 +42,10 @@ def _open_in_browser(url: str) -> bool:
     return webbrowser.open(url)
 
 
-def _connect(target: EngineTarget) -> docker.DockerClient:
-    from provision.adapters.engine import connect
+def _connect(target: EngineTarget) -> Engine:
+    from provision.adapters.engine import Engine  # loads the SDK: not at start-up
 
-    return connect(target)
+    return Engine.connect(target)
 
 
 def default_state_dir(environ: Mapping[str, str]) -> Path:
@@ -87,7 +86,7 @@ class App:
     console: Console
     runner: Runner
     state_dir: Path
-    connect: Callable[[EngineTarget], docker.DockerClient]
+    connect: Callable[[EngineTarget], Engine]
     open_url: Callable[[str], bool]
     # Not a collaborator: the engine this command reached, for its errors' meaning (provision.cli).
     engine_in_use: EngineTarget | None = None
@@ -98,7 +97,7 @@ class App:
         environ: Mapping[str, str],
         console: Console | None = None,
         state_dir: Path | None = None,
-        connect: Callable[[EngineTarget], docker.DockerClient] | None = None,
+        connect: Callable[[EngineTarget], Engine] | None = None,
         open_url: Callable[[str], bool] | None = None,
     ) -> App:
         from provision.process import Runner
@@ -165,17 +164,16 @@ class App:
             return self.machines.engine_target(machine)
         return EngineTarget.from_environ(self.environ)
 
-    def client(self, target: EngineTarget) -> docker.DockerClient:
+    def engine(self, target: EngineTarget) -> Engine:
         self.engine_in_use = target
-        client: docker.DockerClient = self.connect(target)
-        return client
+        return self.connect(target)
 
     def deployer(self, target: EngineTarget) -> Deployer:
         from provision.adapters.host import Git
         from provision.services.deploy import Deployer
 
         state = self.state  # checked before the engine is reached
-        return Deployer(self.client(target), target, self.console, self.secrets, Git(self.runner), state)
+        return Deployer(self.engine(target), self.console, self.secrets, Git(self.runner), state)
 
     def up(self) -> Up:
         from provision.services.up import Up  # loads the SDK: not at start-up
@@ -193,8 +191,8 @@ class App:
         from provision.services.proxy import Proxy
 
         target = self.engine_target(machine)
-        client = self.client(target)
-        return Operator(client, target, self.release_store(app, target), Proxy(client, self.console))
+        engine = self.engine(target)
+        return Operator(engine, target, self.release_store(app, target), Proxy(engine, self.console))
 
     def port_forwarder(self) -> PortForwarder:
         from provision.services.ports import PortForwarder
@@ -205,10 +203,10 @@ class App:
         from provision.adapters.host import Debootstrap
         from provision.services.base_image import BaseImageBuilder
 
-        return BaseImageBuilder(Debootstrap(self.runner), self.client(self.engine_target()), self.console)
+        return BaseImageBuilder(Debootstrap(self.runner), self.engine(self.engine_target()), self.console)
 
     def doctor(self) -> Doctor:
         from provision.adapters.host import Sysctl
         from provision.services.doctor import Doctor  # loads the SDK: not at start-up
 
-        return Doctor(self.docker_machine, self.vboxmanage, self.connect, self.environ, sysctl=Sysctl(self.runner))
+        return Doctor(self.docker_machine, self.vboxmanage, self.engine, self.environ, sysctl=Sysctl(self.runner))

@@ -22,7 +22,7 @@ import docker.errors
 import pytest
 from click.testing import CliRunner, Result
 
-from provision.adapters.engine import connect
+from provision.adapters.engine import Engine, connect
 from provision.adapters.host import Debootstrap
 from provision.app import App
 from provision.cli import cli
@@ -69,7 +69,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="session")
 def base_image(docker_client: docker.DockerClient) -> str:
     """The registry-free base image; .ci/run builds it, this builds it where it is missing."""
-    builder = BaseImageBuilder(Debootstrap(Runner()), docker_client, Console(quiet=True))
+    builder = BaseImageBuilder(Debootstrap(Runner()), Engine(docker_client, EngineTarget()), Console(quiet=True))
     if not builder.exists(BASE_IMAGE):
         certs = (HOST_CA_BUNDLE,) if HOST_CA_BUNDLE.is_file() else ()
         builder.build(BaseImageSpec(tag=BASE_IMAGE, ca_certs=certs))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provision.adapters.docker_machine import DockerMachine
-from provision.adapters.engine import connect
+from provision.adapters.engine import Engine
 from provision.adapters.vboxmanage import VBoxManage
 from provision.process import Runner
 from provision.services.doctor import Check, Doctor, HostPlatform, Status
@@ -22,7 +22,7 @@ def doctor(
     cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {cpu_flags}\n")
     runner = Runner(environ)
     checks = Doctor(
-        DockerMachine(runner), VBoxManage(runner), connect, environ, cpuinfo=cpuinfo,
+        DockerMachine(runner), VBoxManage(runner), Engine.connect, environ, cpuinfo=cpuinfo,
         port_is_free=lambda ip, port, proto: True, **kwargs,  # type: ignore[arg-type]
     ).run()  # fmt: skip
     return {check.name: check for check in checks}

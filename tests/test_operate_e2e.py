@@ -297,37 +297,6 @@ def test_ctrl_c_during_the_build_leaves_the_previous_release_serving(
     assert len(release_containers(docker_client, app_name)) == 1
 
 
-def restart_engine() -> None:
-    """Stop the Docker engine and start it again, the way this machine runs it."""
-    if Path("/run/systemd/system").is_dir():
-        subprocess.run(["systemctl", "restart", "docker"], check=True, timeout=120)
-        return
-    pid = int(Path("/var/run/docker.pid").read_text())
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        time.sleep(0.5)
-    subprocess.run(["bash", str(REPO / "scripts" / "ensure-docker")], check=True, timeout=120)
-
-
-@pytest.mark.skipif(os.geteuid() != 0 or not Path("/var/run/docker.pid").exists(), reason="needs to restart dockerd")
-def test_after_the_engine_restarts_the_app_serves_again(app: App, tmp_path: Path) -> None:
-    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
-    _, _, release = fetch(app.port)
-    restart_engine()
-    deadline = time.monotonic() + 90
-    answer: tuple[int, bytes, str | None] | str = "nothing"
-    while time.monotonic() < deadline:
-        try:
-            answer = fetch(app.port)
-            if answer[0] == 200:
-                break
-        except OSError as exc:
-            answer = repr(exc)
-        time.sleep(1)
-    assert answer == (200, b"Hello, World!", release)
-
-
 def test_right_after_a_first_deploy_every_request_reaches_the_release(app: App, tmp_path: Path) -> None:
     # nginx's reload returns before its old workers stop accepting; the deploy waits for them.
     result = ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))

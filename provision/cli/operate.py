@@ -103,7 +103,7 @@ def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, f
     name = load_app_name(path, app_name)
     out = app.console.out
     for chunk in app.operator(name, machine_name).logs(name, follow, tail):
-        out.write(chunk.decode(errors="replace"))
+        out.write(chunk)
         out.flush()
 
 

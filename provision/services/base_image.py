@@ -21,7 +21,7 @@ from provision.defaults import DEFAULT_SUITE, base_image_tag
 from provision.errors import DockerHelloError
 
 if TYPE_CHECKING:  # `dockerhello base --help` starts without the SDK
-    import docker
+    from provision.adapters.engine import Engine
 
 PACKAGES = ("python3", "python3-venv", "ca-certificates")
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -63,23 +63,17 @@ class BaseImageBuilder:
     def __init__(
         self,
         debootstrap: Debootstrap,
-        client: docker.DockerClient,
+        engine: Engine,
         console: Console,
         is_root: Callable[[], bool] = lambda: os.geteuid() == 0,
     ) -> None:
         self.debootstrap = debootstrap
-        self.client = client
+        self.engine = engine
         self.console = console
         self.is_root = is_root
 
     def exists(self, tag: str) -> bool:
-        import docker.errors
-
-        try:
-            self.client.images.get(tag)
-        except docker.errors.ImageNotFound:
-            return False
-        return True
+        return self.engine.image(tag) is not None
 
     def build(self, spec: BaseImageSpec, rebuild: bool = False) -> bool:
         """Build `spec.tag`; False when it already existed and `rebuild` was not asked."""
@@ -111,9 +105,7 @@ class BaseImageBuilder:
             with tarfile.open(archive, "w") as tar:
                 tar.add(rootfs, arcname=".")
             repository, tag = split_reference(spec.tag)
-            self.client.api.import_image_from_file(
-                str(archive), repository=repository, tag=tag, changes=list(IMAGE_CHANGES)
-            )
+            self.engine.import_image(archive, repository, tag, IMAGE_CHANGES)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         self.console.info(f"Built base image {spec.tag}")

@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-import docker
-import docker.errors
-
 from provision.adapters.docker_machine import DockerMachine
-from provision.adapters.engine import ClientFactory, is_engine_error, translate
+from provision.adapters.engine import Engine
 from provision.adapters.host import Sysctl
 from provision.adapters.vboxmanage import VBoxManage, parse_version
+from provision.defaults import BASE_REPOSITORY
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
 from provision.services.ports import host_port_free
@@ -59,7 +57,7 @@ class Doctor:
         self,
         docker_machine: DockerMachine,
         vbox: VBoxManage,
-        connect: ClientFactory,
+        engine: Callable[[EngineTarget], Engine],
         environ: Mapping[str, str],
         host: HostPlatform | None = None,
         cpuinfo: Path = Path("/proc/cpuinfo"),
@@ -68,7 +66,7 @@ class Doctor:
     ) -> None:
         self.docker_machine = docker_machine
         self.vbox = vbox
-        self.connect = connect
+        self.engine = engine
         self.environ = environ
         self.host = host or HostPlatform()
         self.cpuinfo = cpuinfo
@@ -78,8 +76,8 @@ class Doctor:
     def run(self) -> list[Check]:
         target = EngineTarget.from_environ(self.environ)
         checks = [self.docker_machine_check(target), self.vboxmanage_check(target), self.virtualisation_check()]
-        engine_check, client = self.engine_check(target)
-        checks += [engine_check, self.port_check(), self.base_image_check(client)]
+        engine_check, engine = self.engine_check(target)
+        checks += [engine_check, self.port_check(), self.base_image_check(engine)]
         return checks
 
     def docker_machine_check(self, target: EngineTarget) -> Check:
@@ -161,20 +159,15 @@ class Doctor:
                 return Check(name, Status.WARN, "kern.hv_support = 0", "This Mac cannot run VirtualBox VMs.")
         return Check(name, Status.SKIP, f"cannot tell on {self.host.system}")
 
-    def engine_check(self, target: EngineTarget) -> tuple[Check, docker.DockerClient | None]:
+    def engine_check(self, target: EngineTarget) -> tuple[Check, Engine | None]:
         name = "engine for the next deploy"
         try:
-            client = self.connect(target)
-            version = client.version()
+            engine = self.engine(target)
+            info = engine.info()
         except DockerHelloError as exc:
             return Check(name, Status.FAIL, exc.message, exc.hint, blocks_deploy=True), None
-        except Exception as exc:
-            if not is_engine_error(exc):
-                raise
-            error = translate(target, exc)
-            return Check(name, Status.FAIL, error.message, error.hint, blocks_deploy=True), None
-        detail = f"{target.describe()}: Docker {version.get('Version')} (API {client.api.api_version})"
-        return Check(name, Status.OK, detail), client
+        detail = f"{target.describe()}: Docker {info.version} (API {info.api_version})"
+        return Check(name, Status.OK, detail), engine
 
     def port_check(self) -> Check:
         if self.port_is_free("127.0.0.1", 8000, "tcp"):
@@ -187,18 +180,20 @@ class Doctor:
             "127.0.0.1:8001.",
         )
 
-    def base_image_check(self, client: docker.DockerClient | None) -> Check:
+    def base_image_check(self, engine: Engine | None) -> Check:
         name = "base image"
         configured = self.environ.get("DOCKERHELLO_BASE_IMAGE")
         image = configured or DEFAULT_BASE
-        if client is None:
+        if engine is None:
             return Check(name, Status.SKIP, f"{image}: no engine to look in")
-        try:
-            client.images.get(image)
-        except docker.errors.ImageNotFound:
+        if engine.image(image) is None:
             if configured:
                 return Check(name, Status.FAIL, f"DOCKERHELLO_BASE_IMAGE={image} is not on the engine",
                              "Build it: `sudo dockerhello base build`.", blocks_deploy=True)  # fmt: skip
+            made = sorted(tag for found in engine.images(BASE_REPOSITORY) for tag in found.tags)
+            if made:
+                return Check(name, Status.OK, f"{image} is not on the engine: deploys that cannot pull it build on "
+                             f"{made[0]} (made by `dockerhello base build`)")  # fmt: skip
             return Check(
                 name,
                 Status.WARN,

@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import docker
-import docker.errors
-from docker.models.containers import Container
-
+from provision.adapters.engine import Engine
+from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.services.proxy import Proxy, release_containers
+from provision.owned import LABEL_RELEASE
+from provision.services.proxy import Proxy, published
 from provision.services.releases import ReleaseState, ReleaseStore
+
+STOP_TIMEOUT = 30  # as a deploy gives a release: Gunicorn's graceful timeout is 25 s
 
 
 @dataclass(frozen=True)
@@ -31,83 +32,82 @@ class AppStatus:
     url: str | None
 
 
-def _parse_time(text: str) -> datetime | None:
-    # Docker gives nanoseconds (2026-11-23T21:02:17.123456789Z); Python takes microseconds.
+def parse_time(text: str) -> datetime | None:
+    """Docker's nanosecond times (2026-11-23T21:02:17.123456789Z); None for "never"."""
     if not text or text.startswith("0001-"):
         return None
     head, _, rest = text.partition(".")
     micro = "".join(ch for ch in rest if ch.isdigit())[:6]
-    return datetime.fromisoformat(f"{head}.{micro or '0'}+00:00")
+    return datetime.fromisoformat(f"{head.rstrip('Z')}.{micro or '0'}+00:00")
+
+
+def app_url(target: EngineTarget, port: int) -> str:
+    """Where a user reaches an app published on `port`: the one rule, for every command."""
+    host = "localhost" if target.is_local else target.hostname
+    return f"http://{host}:{port}/"
 
 
 class Operator:
-    def __init__(self, client: docker.DockerClient, target: EngineTarget, store: ReleaseStore, proxy: Proxy) -> None:
-        self.client = client
+    def __init__(self, engine: Engine, target: EngineTarget, store: ReleaseStore, proxy: Proxy) -> None:
+        self.engine = engine
         self.target = target
         self.store = store
         self.proxy = proxy
 
-    def release_containers(self, app: str) -> list[Container]:
-        return release_containers(self.client, app)
-
-    def active_container(self, app: str) -> Container | None:
+    def serving(self, app: str) -> ContainerInfo | None:
+        """The release container the proxy routes to; else any of the app's."""
         release = self.proxy.current_release(app)
-        containers = self.release_containers(app)
-        for container in containers:
-            if container.labels.get("dockerhello.release") == release:
-                return container
-        return containers[0] if containers else None
+        containers = self.proxy.releases(app)
+        chosen = next((c for c in containers if c.labels.get(LABEL_RELEASE) == release), None)
+        return chosen or (containers[0] if containers else None)
 
-    def status(self, app: str) -> AppStatus:
-        container = self.active_container(app)
+    def status(self, app: str, now: datetime | None = None) -> AppStatus:
+        container = self.serving(app)
         proxy = self.proxy.get(app)
-        url = None
-        if proxy is not None:
-            host = "localhost" if self.target.is_local else self.target.hostname
-            url = f"http://{host}:{self.proxy.published(proxy).host_port}/"
+        url = app_url(self.target, published(proxy).host_port) if proxy is not None else None
         if container is None:
             return AppStatus(app, self.target.host, self.target.machine, None, None, "not deployed", None, 0, None,
                              None, url)  # fmt: skip
-        state = container.attrs["State"]
-        started = _parse_time(state.get("StartedAt", ""))
-        uptime = int((datetime.now(UTC) - started).total_seconds()) if started and state.get("Running") else None
+        started = parse_time(container.started_at)
+        now = now or datetime.now(UTC)
+        uptime = int((now - started).total_seconds()) if started and container.running else None
         return AppStatus(
             app=app,
             engine=self.target.host,
             machine=self.target.machine,
-            release=container.labels.get("dockerhello.release"),
+            release=container.labels.get(LABEL_RELEASE),
             container=container.name,
-            state=str(state.get("Status")),
-            health=(state.get("Health") or {}).get("Status"),
-            restarts=int(container.attrs.get("RestartCount") or 0),
-            started=state.get("StartedAt"),
+            state=container.status,
+            health=container.health,
+            restarts=container.restart_count,
+            started=container.started_at or None,
             uptime_seconds=uptime,
             url=url,
         )
 
-    def logs(self, app: str, follow: bool, tail: int) -> Iterator[bytes]:
-        container = self.active_container(app)
+    def logs(self, app: str, follow: bool, tail: int) -> Iterator[str]:
+        container = self.serving(app)
         if container is None:
             raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}",
                                    hint="`dockerhello deploy` deploys it.")  # fmt: skip
         if follow:
-            yield from container.logs(stream=True, follow=True, tail=tail)
+            yield from self.engine.follow_logs(container.id, tail)
         else:
-            yield container.logs(tail=tail)
+            yield "".join(line + "\n" for line in self.engine.logs(container.id, tail))
 
     def down(self, app: str, images: bool) -> list[str]:
         """Stop and remove the app's containers, network and route; images only if asked."""
         removed = []
-        for container in self.release_containers(app):
-            container.stop(timeout=30)
-            container.remove()
-            removed.append(container.name or "")
+        for container in self.proxy.releases(app):
+            self.engine.stop(container.id, STOP_TIMEOUT)
+            if self.engine.remove(container.id, force=True):
+                removed.append(container.name)
         if self.proxy.remove(app):
             removed.append(app)
         if images:
-            for image in self.client.images.list(name=app):
-                self.client.images.remove(image.id or "", force=True)
-                removed.extend(image.tags)
+            for image in self.engine.images(app):
+                if self.engine.remove_image(image.id, force=True):
+                    removed.extend(image.tags)
         active = self.store.active()
         if active is not None:
             self.store.mark(active.id, ReleaseState.HEALTHY, "taken down")
@@ -116,22 +116,6 @@ class Operator:
     def prune(self, app: str, keep: int) -> tuple[list[str], int]:
         """Old release images beyond `keep` (never the active one or the rollback target),
         dangling images and the build cache. Returns what went and the bytes freed."""
-        keep_images = self.store.images_to_keep(keep)
-        removed: list[str] = []
-        freed = 0
-        for image in self.client.images.list(name=app):
-            tags = [t for t in image.tags if not t.endswith(":latest")]
-            if tags and not any(t in keep_images for t in tags):
-                size = int(image.attrs.get("Size") or 0)
-                try:
-                    self.client.images.remove(image.id or "", force=True)
-                except docker.errors.APIError:
-                    continue  # in use (a proxy built on it): kept
-                removed.extend(tags)
-                freed += size
-        dangling = self.client.images.prune(filters={"dangling": True})
-        freed += int(dangling.get("SpaceReclaimed") or 0)
-        removed.extend(d.get("Deleted", "") for d in dangling.get("ImagesDeleted") or [] if d.get("Deleted"))
-        cache = self.client.api.prune_builds()
-        freed += int(cache.get("SpaceReclaimed") or 0)
-        return removed, freed
+        removed, freed = self.store.prune_images(self.engine, keep)
+        dangling, reclaimed = self.engine.prune_dangling_images()
+        return [*removed, *dangling], freed + reclaimed + self.engine.prune_build_cache()

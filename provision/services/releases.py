@@ -16,8 +16,12 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provision.errors import DockerHelloError
+
+if TYPE_CHECKING:
+    from provision.adapters.engine import Engine
 
 
 class ReleaseState(StrEnum):
@@ -94,6 +98,7 @@ class ReleaseStore:
 
         key = hashlib.sha256(engine.encode()).hexdigest()[:12]
         self.path = state_dir / "apps" / app / f"releases-{key}.json"
+        self.app = app
         self.engine = engine
         self.warn = warn
         self._damaged = False  # what load() found: save() then keeps the old record aside
@@ -159,6 +164,25 @@ class ReleaseStore:
         if previous is not None:
             kept.add(previous.image)
         return kept
+
+    def prune_images(self, engine: Engine, keep: int) -> tuple[list[str], int]:
+        """Remove the app's release images that `images_to_keep` does not keep; what went and
+        the bytes freed. An image the engine will not remove (a proxy is built on it) stays,
+        and is said."""
+        kept = self.images_to_keep(keep)
+        removed: list[str] = []
+        freed = 0
+        for image in engine.images(self.app):
+            tags = [tag for tag in image.tags if not tag.endswith(":latest")]
+            if not tags or any(tag in kept for tag in tags):
+                continue
+            try:
+                if engine.remove_image(image.id, force=True):
+                    removed.extend(tags)
+                    freed += image.size
+            except DockerHelloError as exc:
+                self.warn(f"could not prune {', '.join(tags)}: {exc.message}")
+        return removed, freed
 
     def find(self, release_id: str) -> Release:
         matches = [r for r in self.load() if r.id == release_id or r.id.startswith(release_id)]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from provision.services.base_image import split_reference
-from provision.services.deploy import expand_args, parse_arg_step
+from provision.services.build import expand_args, parse_arg_step
 
 
 def test_arg_steps_of_the_classic_builder() -> None:

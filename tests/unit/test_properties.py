@@ -23,7 +23,7 @@ from provision.adapters.docker_machine import parse_env, parse_inspect, parse_ls
 from provision.adapters.vboxmanage import parse_list_vms, parse_machinereadable, parse_showvminfo, parse_version
 from provision.config import load_config, parse_env_file
 from provision.errors import DockerHelloError
-from provision.services.deploy import expand_args, parse_arg_step
+from provision.services.build import expand_args, parse_arg_step
 from provision.services.releases import ReleaseState, parse_records
 
 # Text as users and tools produce it, odd characters included: controls, newlines, NUL.

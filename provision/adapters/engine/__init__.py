@@ -1,0 +1,10 @@
+"""The Docker engine, through the Docker SDK: this package is the only code that imports it.
+
+`connect` makes a client for a target, `Engine` wraps one with a method per operation
+dockerhello uses, and `translate` gives every SDK and transport error its meaning.
+"""
+
+from provision.adapters.engine.client import ClientFactory, Engine, connect
+from provision.adapters.engine.errors import is_engine_error, translate
+
+__all__ = ["ClientFactory", "Engine", "connect", "is_engine_error", "translate"]

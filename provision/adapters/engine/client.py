@@ -1,0 +1,346 @@
+"""A client for an engine, and `Engine`: one method per engine operation dockerhello uses,
+each handing out the values of `provision.adapters.engine_model` and raising only
+dockerhello's errors."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import docker
+import docker.errors
+import docker.tls
+
+from provision.adapters.engine.errors import translate
+from provision.adapters.engine_model import (
+    BuildEvent,
+    ContainerInfo,
+    ContainerSpec,
+    EngineInfo,
+    ImageInfo,
+    parse_build_chunk,
+    parse_container,
+    parse_image,
+    parse_info,
+)
+from provision.engine import DEFAULT_TIMEOUT, EngineTarget
+from provision.errors import DockerHelloError
+
+ClientFactory = Callable[[EngineTarget], docker.DockerClient]
+
+# What the engine says when a resource limit is out of its range (daemon/daemon_unix.go).
+_LIMIT_REFUSALS = ("Minimum memory limit", "Range of CPUs", "NanoCPUs", "memory limit", "cpu quota", "Memory limit")
+# Errors of the TLS material itself, as OpenSSL names them when loading it.
+_BAD_TLS_MATERIAL = ("PEM lib", "no certificate or crl found", "KEY_VALUES_MISMATCH", "no start line", "bad end line")
+
+
+def connect(target: EngineTarget, timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
+    """A client for `target` with the API version negotiated.
+
+    Negotiation matters: boot2docker VMs run Engine 19.03 (API 1.40), older than the
+    version docker-py would otherwise ask for. It is also the first request, so an engine
+    that cannot be reached, or something that is not an engine, is found here.
+    """
+    tls_config: docker.tls.TLSConfig | bool = False
+    if target.tls:
+        assert target.cert_path is not None
+        try:
+            tls_config = docker.tls.TLSConfig(
+                client_cert=(str(target.cert_path / "cert.pem"), str(target.cert_path / "key.pem")),
+                ca_cert=str(target.cert_path / "ca.pem"),
+                verify=target.tls_verify,
+            )
+        except docker.errors.TLSParameterError as exc:
+            raise translate(target, exc) from None
+    try:
+        api = _PinnedCAClient(base_url=target.host, tls=tls_config, version="auto", timeout=timeout)
+    except Exception as exc:
+        raise translate(target, exc) from None
+    # DockerClient's constructor only makes an APIClient; this one keeps its CA (below).
+    client = docker.DockerClient.__new__(docker.DockerClient)
+    client.api = api
+    return client
+
+
+class _PinnedCAClient(docker.APIClient):
+    """An APIClient whose TLS CA is not replaced by REQUESTS_CA_BUNDLE.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify` path
+    (psf/requests#5209, docker/docker-py#2433, still open), so a machine's engine fails
+    verification exactly for users whose network makes them set those variables: behind a
+    TLS-intercepting proxy. The machine's CA is the only one that can sign its engine.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and isinstance(self.verify, str):
+            settings["verify"] = self.verify
+        return settings
+
+
+class Engine:
+    """One method per engine operation dockerhello uses. Each returns the values of
+    `engine_model` and raises only dockerhello's errors (`translate`); a missing object is
+    None or False, not an error, where callers decide what missing means."""
+
+    def __init__(self, client: docker.DockerClient, target: EngineTarget) -> None:
+        self.client = client
+        self.api: docker.APIClient = client.api
+        self.target = target
+
+    @classmethod
+    def connect(cls, target: EngineTarget) -> Engine:
+        return cls(connect(target), target)
+
+    def _errors(self, exc: BaseException) -> DockerHelloError:
+        return translate(self.target, exc)
+
+    # -- the engine itself -----------------------------------------------------------------
+
+    def info(self) -> EngineInfo:
+        try:
+            return parse_info(self.api.info(), self.api.version())
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    # -- images ---------------------------------------------------------------------------------
+
+    def image(self, reference: str) -> ImageInfo | None:
+        try:
+            return parse_image(self.api.inspect_image(reference))
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.NotFound:
+            return None
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def images(self, repository: str) -> list[ImageInfo]:
+        """The images of one repository (`docker images REPOSITORY`), fully inspected."""
+        try:
+            listed = self.api.images(name=repository)
+            return [parse_image(self.api.inspect_image(item["Id"])) for item in listed]
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def images_labelled(self, label: str) -> list[ImageInfo]:
+        try:
+            return [
+                parse_image(self.api.inspect_image(item["Id"])) for item in self.api.images(filters={"label": label})
+            ]
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def tag(self, image: str, repository: str, tag: str) -> None:
+        try:
+            self.api.tag(image, repository, tag)
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def remove_image(self, reference: str, force: bool = False) -> bool:
+        """False when it was not there; an image in use is the engine's refusal."""
+        try:
+            self.api.remove_image(reference, force=force)
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.NotFound:
+            return False
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        return True
+
+    def prune_dangling_images(self) -> tuple[list[str], int]:
+        try:
+            pruned = self.api.prune_images(filters={"dangling": True})
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        deleted = [str(d["Deleted"]) for d in pruned.get("ImagesDeleted") or [] if d.get("Deleted")]
+        return deleted, int(pruned.get("SpaceReclaimed") or 0)
+
+    def prune_build_cache(self) -> int:
+        try:
+            return int(self.api.prune_builds().get("SpaceReclaimed") or 0)
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def build(
+        self, tag: str, labels: Mapping[str, str], buildargs: Mapping[str, str] | None = None,
+        path: Path | None = None, context: bytes | None = None,
+    ) -> Iterator[BuildEvent]:  # fmt: skip
+        """Build from a directory (`path`) or a tar `context`, streaming as it goes (the
+        high-level build only returns at the end). No intermediate container is left, even
+        by a failed step."""
+        try:
+            stream = self.api.build(
+                path=str(path) if path is not None else None,
+                fileobj=io.BytesIO(context) if context is not None else None,
+                custom_context=context is not None,
+                tag=tag, buildargs=dict(buildargs) if buildargs else None, labels=dict(labels),
+                rm=True, forcerm=True, decode=True,
+            )  # fmt: skip
+            for chunk in stream:
+                event = parse_build_chunk(chunk)
+                if event is not None:
+                    yield event
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
+        try:
+            self.api.import_image_from_file(str(archive), repository=repository, tag=tag, changes=list(changes))
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    # -- containers ---------------------------------------------------------------------------
+
+    def container(self, name: str) -> ContainerInfo | None:
+        try:
+            return parse_container(self.api.inspect_container(name))
+        except docker.errors.NotFound:
+            return None
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def containers(self, labels: Mapping[str, str] | None = None, running_only: bool = False) -> list[ContainerInfo]:
+        """Containers with all of `labels`, fully inspected (a listing has no State)."""
+        filters = {"label": [f"{key}={value}" for key, value in (labels or {}).items()]} if labels else None
+        try:
+            listed = self.api.containers(all=not running_only, filters=filters)
+            found = []
+            for item in listed:
+                try:
+                    found.append(parse_container(self.api.inspect_container(item["Id"])))
+                except docker.errors.NotFound:  # removed between the listing and now
+                    continue
+            return found
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def create(self, spec: ContainerSpec) -> str:
+        """The new container's id. The low-level API: the high-level create() takes no
+        stop_timeout, which makes a plain `docker stop` wait for a graceful shutdown too."""
+        publish = spec.publish
+        try:
+            host_config = self.api.create_host_config(
+                restart_policy={"Name": spec.restart},
+                network_mode=spec.network,
+                read_only=spec.read_only,
+                tmpfs=dict(spec.tmpfs) or None,
+                cap_drop=list(spec.cap_drop) or None,
+                security_opt=["no-new-privileges:true"] if spec.no_new_privileges else None,
+                mem_limit=spec.memory,
+                nano_cpus=spec.nano_cpus,
+                pids_limit=spec.pids_limit,
+                port_bindings={publish.container_port: (publish.host_ip, publish.host_port)} if publish else None,
+                binds={volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()} or None,
+            )
+            created = self.api.create_container(
+                spec.image, name=spec.name, user=spec.user, environment=dict(spec.env) or None,
+                labels=dict(spec.labels), host_config=host_config, stop_signal="SIGTERM",
+                stop_timeout=spec.stop_timeout, ports=[publish.container_port] if publish else None,
+            )  # fmt: skip
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        return str(created["Id"])
+
+    def start(self, container: str) -> None:
+        try:
+            self.api.start(container)
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def stop(self, container: str, timeout: int) -> None:
+        try:
+            self.api.stop(container, timeout=timeout)
+        except docker.errors.NotFound:
+            return
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def remove(self, container: str, force: bool = False) -> bool:
+        """False when it was not there (already gone is as good as removed)."""
+        try:
+            self.api.remove_container(container, force=force)
+        except docker.errors.NotFound:
+            return False
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        return True
+
+    def logs(self, container: str, tail: int) -> list[str]:
+        """The last `tail` lines; none for a container that is gone."""
+        try:
+            raw = self.api.logs(container, tail=tail)
+        except docker.errors.NotFound:
+            return []
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        return bytes(raw).decode("utf-8", errors="replace").splitlines()
+
+    def follow_logs(self, container: str, tail: int) -> Iterator[str]:
+        try:
+            for chunk in self.api.logs(container, stream=True, follow=True, tail=tail):
+                yield bytes(chunk).decode("utf-8", errors="replace")
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def exec(self, container: str, argv: Sequence[str]) -> tuple[int, str]:
+        """Run `argv` in the container; its exit code and output (both streams)."""
+        try:
+            created = self.api.exec_create(container, list(argv))
+            output = self.api.exec_start(created["Id"])
+            code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        return int(code or 0), bytes(output).decode("utf-8", errors="replace")
+
+    def put_file(self, container: str, directory: str, name: str, content: str, uid: int) -> None:
+        """Write one file into the container (its volumes included), owned by `uid`."""
+        data = content.encode()
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, uid, uid
+            tar.addfile(info, io.BytesIO(data))
+        try:
+            self.api.put_archive(container, directory, buffer.getvalue())
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def has_file(self, container: str, path: str) -> bool:
+        try:
+            self.api.get_archive(container, path)
+        except docker.errors.NotFound:
+            return False
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        return True
+
+    # -- networks and volumes -------------------------------------------------------------------
+
+    def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
+        try:
+            if not self.api.networks(names=[name]):
+                self.api.create_network(name, driver="bridge", labels=dict(labels))
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def remove_network(self, name: str) -> None:
+        try:
+            for network in self.api.networks(names=[name]):
+                if network.get("Name") == name:
+                    self.api.remove_network(network["Id"])
+        except docker.errors.NotFound:
+            return
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self.api.remove_volume(name, force=True)
+        except docker.errors.NotFound:
+            return
+        except Exception as exc:
+            raise self._errors(exc) from exc

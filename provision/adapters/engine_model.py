@@ -1,0 +1,173 @@
+"""What dockerhello reads from and asks of the Docker engine, as frozen values, and the pure
+functions that make them from the engine's JSON (its `inspect` output, its build stream).
+
+No SDK here: `provision.adapters.engine` talks to the engine and hands these out, and the
+parsers are tested on recorded output (tests/data/engine/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    container_port: str  # "8000/tcp"
+    host_ip: str  # "" or "0.0.0.0": every interface
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container as `docker inspect` shows it: what dockerhello decides on."""
+
+    id: str
+    name: str
+    image_id: str
+    labels: Mapping[str, str]
+    status: str  # created, running, restarting, exited, dead, paused, removing
+    running: bool
+    restarting: bool
+    exit_code: int
+    started_at: str  # RFC 3339 with nanoseconds; "0001-01-01T00:00:00Z" when never started
+    health: str | None  # starting, healthy, unhealthy; None: the image has no HEALTHCHECK
+    health_output: str  # the last health check's output
+    restart_count: int
+    env: tuple[str, ...]
+    user: str
+    port_bindings: tuple[PortBinding, ...]
+    read_only: bool
+    cap_drop: tuple[str, ...]
+    security_opt: tuple[str, ...]
+    memory: int | None  # bytes
+    nano_cpus: int | None
+
+    @property
+    def exited(self) -> bool:
+        return self.status in ("exited", "dead")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...]
+    labels: Mapping[str, str]
+    user: str
+    env: tuple[str, ...]
+    size: int
+    layers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    cpus: int
+    memory: int  # bytes
+    version: str
+    api_version: str
+
+
+@dataclass(frozen=True)
+class BuildEvent:
+    """One chunk of a build's stream: a line of output, pull progress, or the error."""
+
+    kind: str  # "stream", "status" or "error"
+    text: str
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A container dockerhello creates: the release, or the app's proxy."""
+
+    image: str
+    name: str
+    labels: Mapping[str, str]
+    network: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None
+    read_only: bool = False
+    tmpfs: Mapping[str, str] = field(default_factory=dict)
+    cap_drop: tuple[str, ...] = ()
+    no_new_privileges: bool = False
+    memory: int | None = None
+    nano_cpus: int | None = None
+    pids_limit: int | None = None
+    stop_timeout: int | None = None
+    publish: PortBinding | None = None
+    volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> path in the container
+    restart: str = "unless-stopped"
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def parse_container(data: Mapping[str, Any]) -> ContainerInfo:
+    """`docker inspect CONTAINER`, one object of it."""
+    state, config, host = _dict(data.get("State")), _dict(data.get("Config")), _dict(data.get("HostConfig"))
+    health = _dict(state.get("Health"))
+    log = health.get("Log") or []
+    bindings = tuple(
+        PortBinding(port, str(binding.get("HostIp") or ""), int(binding.get("HostPort") or 0))
+        for port, entries in _dict(host.get("PortBindings")).items()
+        for binding in entries or []
+    )
+    return ContainerInfo(
+        id=str(data.get("Id", "")),
+        name=str(data.get("Name", "")).lstrip("/"),
+        image_id=str(data.get("Image", "")),
+        labels=dict(config.get("Labels") or {}),
+        status=str(state.get("Status", "")),
+        running=bool(state.get("Running")),
+        restarting=bool(state.get("Restarting")),
+        exit_code=int(state.get("ExitCode") or 0),
+        started_at=str(state.get("StartedAt") or ""),
+        health=health.get("Status") or None,
+        health_output=str((log[-1] or {}).get("Output") or "").strip() if log else "",
+        restart_count=int(data.get("RestartCount") or 0),
+        env=tuple(config.get("Env") or ()),
+        user=str(config.get("User") or ""),
+        port_bindings=bindings,
+        read_only=bool(host.get("ReadonlyRootfs")),
+        cap_drop=tuple(host.get("CapDrop") or ()),
+        security_opt=tuple(host.get("SecurityOpt") or ()),
+        memory=int(host["Memory"]) if host.get("Memory") else None,
+        nano_cpus=int(host["NanoCpus"]) if host.get("NanoCpus") else None,
+    )
+
+
+def parse_image(data: Mapping[str, Any]) -> ImageInfo:
+    """`docker image inspect IMAGE`, one object of it."""
+    config = _dict(data.get("Config"))
+    return ImageInfo(
+        id=str(data.get("Id", "")),
+        tags=tuple(data.get("RepoTags") or ()),
+        labels=dict(config.get("Labels") or {}),
+        user=str(config.get("User") or ""),
+        env=tuple(config.get("Env") or ()),
+        size=int(data.get("Size") or 0),
+        layers=tuple(_dict(data.get("RootFS")).get("Layers") or ()),
+    )
+
+
+def parse_info(info: Mapping[str, Any], version: Mapping[str, Any]) -> EngineInfo:
+    """`docker info` and `docker version`."""
+    return EngineInfo(
+        cpus=int(info.get("NCPU") or 0),
+        memory=int(info.get("MemTotal") or 0),
+        version=str(version.get("Version", "")),
+        api_version=str(version.get("ApiVersion", "")),
+    )
+
+
+def parse_build_chunk(chunk: Mapping[str, Any]) -> BuildEvent | None:
+    """One decoded object of the build stream (`/build`), or None for what says nothing
+    to a person (aux image ids, empty progress)."""
+    if "error" in chunk:
+        return BuildEvent("error", str(chunk["error"]).strip())
+    if "stream" in chunk:
+        return BuildEvent("stream", str(chunk["stream"]))
+    if "status" in chunk:
+        return BuildEvent("status", f"{chunk['status']} {chunk.get('progress', '')}".rstrip() + "\n")
+    return None

@@ -1,0 +1,40 @@
+"""What marks an engine's objects as dockerhello's: labels, names and the port, defined once.
+
+An app APP is, on an engine: the proxy container APP, release containers APP-RELEASE and
+images APP:RELEASE, the network dockerhello-APP and the proxy's route volume APP-route.
+"""
+
+from __future__ import annotations
+
+LABEL_APP = "dockerhello.app"  # on every container, image and network of the app
+LABEL_ROLE = "dockerhello.role"  # "proxy" or "release"
+LABEL_RELEASE = "dockerhello.release"  # the release id, on its image and container
+LABEL_GIT = "dockerhello.git"  # the release's commit, on its image
+LABEL_PROXY_BASE = "dockerhello.proxy-base"  # on a proxy image: the base it was built on
+
+ROLE_PROXY = "proxy"
+ROLE_RELEASE = "release"
+
+APP_PORT = 8000  # where a release's server listens, and the proxy's own port inside it
+ROUTE_DIR = "/var/lib/dockerhello-proxy"  # the proxy's route, on its volume
+
+
+def proxy_name(app: str) -> str:
+    """The proxy carries the app's own name: it is what serves the app's URL."""
+    return app
+
+
+def release_name(app: str, release: str) -> str:
+    return f"{app}-{release}"
+
+
+def network_name(app: str) -> str:
+    return f"dockerhello-{app}"
+
+
+def route_volume(app: str) -> str:
+    return f"{proxy_name(app)}-route"
+
+
+def app_labels(app: str, role: str, **extra: str) -> dict[str, str]:
+    return {LABEL_APP: app, LABEL_ROLE: role, **extra}

@@ -1,0 +1,121 @@
+"""Step 2 of a deploy: build the release's image from the project's Dockerfile, showing the
+build as it goes, and say what went wrong in the user's terms when it fails."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from provision.adapters.engine import Engine
+from provision.console import Console
+from provision.defaults import BASE_REPOSITORY, DEFAULT_SUITE, base_image_tag
+from provision.errors import BaseImageUnavailable, BuildFailed
+from provision.owned import LABEL_APP, LABEL_GIT, LABEL_RELEASE
+from provision.project import Project
+
+LOG_LINES = 30
+# What the builder says when a FROM image can be neither found nor pulled.
+_PULL_FAILURES = ("pull access denied", "no such host", "manifest unknown", "not found", "dial tcp", "timeout")
+
+
+def parse_arg_step(line: str) -> dict[str, str]:
+    """`Step 1/14 : ARG BASE_IMAGE=python:3.12-slim` -> {"BASE_IMAGE": "python:3.12-slim"}."""
+    match = re.match(r"^Step \d+/\d+ : ARG ([A-Za-z_][A-Za-z0-9_]*)=(\S+)", line)
+    return {match.group(1): match.group(2).strip("\"'")} if match else {}
+
+
+def expand_args(text: str, args: dict[str, str]) -> str:
+    """Expand `$NAME` and `${NAME}` the way the builder does in a FROM line."""
+    return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: args.get(m.group(1), m.group(0)), text)
+
+
+@dataclass
+class BuildLog:
+    """What the build's output has said so far: the step it is on, the ARG defaults seen
+    (to name a base image given by one), the image the last stage is FROM, the last lines."""
+
+    buildargs: dict[str, str] = field(default_factory=dict)
+    step: str = ""
+    args: dict[str, str] = field(default_factory=dict)
+    last_from: str | None = None
+    recent: list[str] = field(default_factory=list)
+
+    def feed(self, text: str) -> None:
+        for line in text.splitlines():
+            if line.startswith("Step "):
+                self.step = line
+                self.args.update(parse_arg_step(line))
+                if " : FROM " in line:
+                    self.last_from = expand_args(self.written_from(), {**self.args, **self.buildargs})
+            if line.strip():
+                self.recent = [*self.recent[-(LOG_LINES - 1) :], line]
+
+    def written_from(self) -> str:
+        return self.step.split(" : FROM ", 1)[1].split()[0] if " : FROM " in self.step else ""
+
+    def error(self, said: str) -> BuildFailed:
+        """The build's failure: a base image that cannot be pulled, or a failing step."""
+        if " : FROM " in self.step and any(marker in said for marker in _PULL_FAILURES):
+            written = self.written_from()
+            unavailable = BaseImageUnavailable(
+                f"Cannot pull the base image {expand_args(written, {**self.args, **self.buildargs})}: {said}",
+                hint="No registry is reachable from this engine. Build a base image from Debian packages with "
+                "`dockerhello base build` and deploy with `--base-image dockerhello/python:trixie` (or set "
+                "DOCKERHELLO_BASE_IMAGE).",
+            )
+            unavailable.takes_base_arg = "BASE_IMAGE" in written
+            return unavailable
+        return BuildFailed(
+            f"The image did not build: {said}",
+            hint="The build output above shows the failing step; fix it and deploy again.",
+            details=self.recent[-10:],
+        )
+
+
+class ImageBuilder:
+    def __init__(self, engine: Engine, console: Console) -> None:
+        self.engine = engine
+        self.console = console
+
+    def build(self, project: Project, image: str, base_image: str | None, release: str, git: str | None) -> str | None:
+        """Build `image` (and APP:latest); returns the image its last stage was built FROM.
+        Where the Dockerfile's default base cannot be pulled and takes the BASE_IMAGE
+        argument, a base `dockerhello base build` made is used, and said."""
+        try:
+            return self._build(project, image, base_image, release, git)
+        except BaseImageUnavailable as unavailable:
+            fallback = self.registry_free_base() if unavailable.takes_base_arg and not base_image else None
+            if fallback is None:
+                raise
+            self.console.warn(
+                f"the Dockerfile's base image cannot be pulled: building on {fallback}, which `dockerhello base "
+                "build` made (--base-image or DOCKERHELLO_BASE_IMAGE chooses another)"
+            )
+            return self._build(project, image, fallback, release, git) or fallback
+
+    def _build(self, project: Project, image: str, base_image: str | None, release: str, git: str | None
+               ) -> str | None:  # fmt: skip
+        self.console.step(f"Building {image} from {project.path}")
+        buildargs = {"BASE_IMAGE": base_image} if base_image else {}
+        if base_image and self.engine.image(base_image) is None:
+            raise BaseImageUnavailable(
+                f"Base image {base_image} is not on the {self.engine.target.describe()}",
+                hint="Build one without a registry with `dockerhello base build`, or name an image "
+                "that `docker images` lists.",
+            )
+        log = BuildLog(buildargs=buildargs)
+        labels = {LABEL_APP: project.app, LABEL_RELEASE: release, LABEL_GIT: git or ""}
+        for event in self.engine.build(image, labels, buildargs or None, path=project.path):
+            if event.kind == "error":
+                raise log.error(event.text)
+            self.console.stream(event.text)
+            if event.kind == "stream":
+                log.feed(event.text)
+        self.engine.tag(image, project.app, "latest")
+        return log.last_from
+
+    def registry_free_base(self) -> str | None:
+        """A base image `dockerhello base build` made, the default suite's first."""
+        tags = sorted(tag for image in self.engine.images(BASE_REPOSITORY) for tag in image.tags)
+        preferred = base_image_tag(DEFAULT_SUITE)
+        return preferred if preferred in tags else (tags[0] if tags else None)

@@ -1,0 +1,76 @@
+"""Step 4 of a deploy: the new release takes no traffic until Docker calls it healthy and
+GET / answers 200 from the proxy's side of the network, the path requests will take."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from provision.adapters.engine import Engine
+from provision.adapters.engine_model import ContainerInfo
+from provision.console import Console
+from provision.errors import DeployFailed
+from provision.services.proxy import Proxy
+
+LOG_LINES = 30
+POLL = 0.5
+
+
+def failure(container: ContainerInfo) -> str | None:
+    """Why the container can never become healthy, if it cannot: exited, restarting, or
+    unhealthy by its own HEALTHCHECK."""
+    if container.exited or container.restarting or container.restart_count:
+        return f"The container exited at start (exit code {container.exit_code})"
+    if container.health == "unhealthy":
+        return "The container is unhealthy: " + (container.health_output or "no health check output")
+    return None
+
+
+def ready_for_probe(container: ContainerInfo) -> bool:
+    """Healthy, or without a HEALTHCHECK (then / answering is the only test)."""
+    return container.health in (None, "healthy")
+
+
+class HealthGate:
+    def __init__(
+        self,
+        engine: Engine,
+        proxy: Proxy,
+        console: Console,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.engine = engine
+        self.proxy = proxy
+        self.console = console
+        self.clock = clock
+        self.sleep = sleep
+
+    def wait(self, app: str, name: str, timeout: float) -> None:
+        """Return once the release `name` is healthy and answers; else DeployFailed with
+        why and its last log lines."""
+        self.console.step(f"Waiting for {name} to be healthy (up to {timeout:.0f} s)")
+        deadline = self.clock() + timeout
+        answer = ""
+        while True:
+            container = self.engine.container(name)
+            if container is None:
+                raise DeployFailed(f"The container {name} was removed while it started")
+            why = failure(container)
+            if why is not None:
+                hint = "Its last log lines are below" + (
+                    "; fix the cause and deploy again." if "exited" in why else "."
+                )
+                raise DeployFailed(why, hint=hint, details=self.engine.logs(container.id, LOG_LINES))
+            if ready_for_probe(container):
+                status, answer = self.proxy.probe(app, name)
+                if status == 200:
+                    return
+            if self.clock() > deadline:
+                raise DeployFailed(
+                    f"The container was not healthy after {timeout:.0f} s "
+                    f"(health: {container.health or 'no HEALTHCHECK'}; GET / answered: {answer or 'nothing yet'})",
+                    hint="Raise --health-timeout if the app is slow to start; its last log lines are below.",
+                    details=self.engine.logs(container.id, LOG_LINES),
+                )
+            self.sleep(POLL)

@@ -1,0 +1,92 @@
+"""After its engine restarts, the app serves again: the proxy and the same release come back
+through their restart policies. On an engine of the test's own, never the user's."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from provision.adapters.engine import Engine
+from provision.console import Console
+from provision.engine import EngineTarget
+from provision.services.proxy import Proxy
+from tests.conftest import Dockerhello, free_port
+from tests.own_engine import OwnEngine
+from tests.test_operate_e2e import fetch
+
+pytestmark = pytest.mark.docker
+
+# An app that needs no package index: the engine of our own reaches none.
+APP_PY = """\
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Hello(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"Hello, World!"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+ThreadingHTTPServer(("0.0.0.0", 8000), Hello).serve_forever()
+"""
+DOCKERFILE = """\
+ARG BASE_IMAGE=python:3.12-slim
+FROM ${BASE_IMAGE}
+COPY app.py /app.py
+USER 10001:10001
+HEALTHCHECK --interval=2s --timeout=2s --retries=3 CMD ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/', timeout=2)"]
+CMD ["python3", "/app.py"]
+"""
+
+
+@pytest.fixture(scope="module")
+def own_engine(docker_client: docker.DockerClient, base_image: str) -> Iterator[OwnEngine]:
+    if os.geteuid() != 0:
+        pytest.skip("starting a dockerd of the tests' own needs root")
+    engine = OwnEngine()
+    try:
+        engine.start()
+        # The proxy image is built where a Debian mirror is reachable, then loaded with the base.
+        proxy_image = Proxy(Engine(docker_client, EngineTarget()), Console(quiet=True)).ensure_image(base_image)
+        engine.load(docker_client, base_image, proxy_image)
+        yield engine
+    finally:
+        engine.close()
+
+
+def test_after_the_engine_restarts_the_same_release_serves_again(
+    own_engine: OwnEngine, dockerhello: Dockerhello, tmp_path: Path, base_image: str
+) -> None:
+    project = tmp_path / "hello"
+    project.mkdir()
+    (project / "Dockerfile").write_text(DOCKERFILE)
+    (project / "app.py").write_text(APP_PY)
+    port = free_port()
+    env = {"DOCKER_HOST": own_engine.host}
+    result = dockerhello("deploy", str(project), "--app", "restarted", "--publish", str(port),
+                         "--base-image", base_image, env=env)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    status, body, release = fetch(port)
+    assert (status, body) == (200, b"Hello, World!")
+
+    own_engine.restart()
+
+    deadline = time.monotonic() + 90
+    answer: tuple[int, bytes, str | None] | str = "nothing"
+    while time.monotonic() < deadline:
+        try:
+            answer = fetch(port)
+            if answer[0] == 200:
+                break
+        except OSError as exc:
+            answer = repr(exc)
+        time.sleep(1)
+    assert answer == (200, b"Hello, World!", release)

@@ -1,0 +1,204 @@
+"""An engine in memory, with the adapter's interface, for the deploy wing's unit tests.
+
+It keeps containers, images, files and networks as an engine would, runs nothing, and lets a
+test script what the real engine would do: a build's output, whether a container becomes
+healthy or exits, what GET / answers from the proxy's side. The end-to-end tests run the
+same code against the real engine.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from provision.adapters.engine_model import BuildEvent, ContainerInfo, ContainerSpec, EngineInfo, ImageInfo
+from provision.engine import EngineTarget
+from provision.errors import DockerHelloError
+
+
+@dataclass
+class Behaviour:
+    """What a release does once started."""
+
+    health: str | None = "healthy"  # "healthy", "unhealthy", "starting", None (no HEALTHCHECK)
+    exit_code: int | None = None  # exits at start with this code
+    answers: int = 200  # GET / from the proxy's side
+    logs: tuple[str, ...] = ("Starting Gunicorn with 5 workers",)
+
+
+@dataclass
+class FakeEngine:
+    target: EngineTarget = field(default_factory=EngineTarget)
+    info_: EngineInfo = field(default_factory=lambda: EngineInfo(2, 8 * 1024**3, "20.10.24", "1.41"))
+    images_: dict[str, ImageInfo] = field(default_factory=dict)  # by tag and id
+    containers_: dict[str, ContainerInfo] = field(default_factory=dict)  # by name
+    specs: dict[str, ContainerSpec] = field(default_factory=dict)
+    files: dict[tuple[str, str], str] = field(default_factory=dict)  # (container, path) -> content
+    networks: set[str] = field(default_factory=set)
+    volumes: set[str] = field(default_factory=set)
+    build_script: list[BuildEvent] | None = None  # None: a build that succeeds
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    reloads: int = 0
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add_image(self, tag: str, user: str = "", env: tuple[str, ...] = (), size: int = 1000) -> ImageInfo:
+        image = ImageInfo(f"sha256:{next(self._ids):064x}", (tag,), {}, user, env, size, ("sha256:base",))
+        self.images_[tag] = self.images_[image.id] = image
+        return image
+
+    # -- the engine ------------------------------------------------------------------------
+
+    def info(self) -> EngineInfo:
+        return self.info_
+
+    def image(self, reference: str) -> ImageInfo | None:
+        return self.images_.get(reference)
+
+    def images(self, repository: str) -> list[ImageInfo]:
+        unique = {image.id: image for image in self.images_.values()}
+        return [i for i in unique.values() if any(t.split(":")[0] == repository for t in i.tags)]
+
+    def tag(self, image: str, repository: str, tag: str) -> None:
+        found = self.images_[image]
+        updated = replace(found, tags=(*found.tags, f"{repository}:{tag}"))
+        for key in [k for k, v in self.images_.items() if v.id == found.id]:
+            self.images_[key] = updated
+        self.images_[f"{repository}:{tag}"] = updated
+
+    def remove_image(self, reference: str, force: bool = False) -> bool:
+        found = self.images_.get(reference)
+        if found is None:
+            return False
+        for key in [k for k, v in self.images_.items() if v.id == found.id]:
+            del self.images_[key]
+        self.calls.append(("remove_image", reference))
+        return True
+
+    def prune_dangling_images(self) -> tuple[list[str], int]:
+        return [], 0
+
+    def prune_build_cache(self) -> int:
+        return 0
+
+    def build(self, tag: str, labels: Mapping[str, str], buildargs: Mapping[str, str] | None = None,
+              path: Path | None = None, context: bytes | None = None) -> Iterator[BuildEvent]:  # fmt: skip
+        self.calls.append(("build", tag, str(dict(buildargs or {}))))
+        base = (buildargs or {}).get("BASE_IMAGE", "python:3.12-slim")
+        script = self.build_script or [
+            BuildEvent("stream", "Step 1/3 : ARG BASE_IMAGE=python:3.12-slim\n"),
+            BuildEvent("stream", "Step 2/3 : FROM ${BASE_IMAGE}\n"),
+            BuildEvent("stream", f" ---> {base}\n"),
+            BuildEvent("stream", 'Step 3/3 : CMD ["./start.sh"]\n'),
+            BuildEvent("stream", "Successfully built 0123456789ab\n"),
+        ]
+        for event in script:
+            yield event
+            if event.kind == "error":
+                return
+        self.add_image(tag, user="10001:10001")
+
+    def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
+        self.add_image(f"{repository}:{tag}")
+
+    # -- containers ---------------------------------------------------------------------------
+
+    def container(self, name: str) -> ContainerInfo | None:
+        return self.containers_.get(name) or next((c for c in self.containers_.values() if c.id == name), None)
+
+    def containers(self, labels: Mapping[str, str] | None = None, running_only: bool = False) -> list[ContainerInfo]:
+        return [c for c in self.containers_.values()
+                if all(c.labels.get(k) == v for k, v in (labels or {}).items()) and (c.running or not running_only)]  # fmt: skip
+
+    def create(self, spec: ContainerSpec) -> str:
+        if spec.name in self.containers_:
+            raise DockerHelloError(f'Conflict. The container name "/{spec.name}" is already in use')
+        container_id = f"{next(self._ids):064x}"
+        publish = (spec.publish,) if spec.publish else ()
+        self.containers_[spec.name] = ContainerInfo(
+            container_id, spec.name, spec.image, dict(spec.labels), "created", False, False, 0,
+            "0001-01-01T00:00:00Z", None, "", 0, tuple(f"{k}={v}" for k, v in spec.env.items()), spec.user or "",
+            publish, spec.read_only, spec.cap_drop,
+            ("no-new-privileges:true",) if spec.no_new_privileges else (), spec.memory, spec.nano_cpus,
+        )  # fmt: skip
+        self.specs[spec.name] = spec
+        self.volumes.update(spec.volumes)
+        self.calls.append(("create", spec.name))
+        return container_id
+
+    def _update(self, name: str, **changes: object) -> None:
+        found = self.container(name)
+        assert found is not None
+        self.containers_[found.name] = replace(found, **changes)  # type: ignore[arg-type]
+
+    def start(self, container: str) -> None:
+        found = self.container(container)
+        assert found is not None
+        self.calls.append(("start", found.name))
+        if found.labels.get("dockerhello.role") != "release":
+            self._update(found.name, status="running", running=True, started_at="2026-11-25T12:00:00.123456789Z")
+            return
+        behaviour = self.behaviour
+        if behaviour.exit_code is not None:
+            self._update(found.name, status="exited", exit_code=behaviour.exit_code)
+            return
+        output = "curl: (7) Failed to connect" if behaviour.health == "unhealthy" else ""
+        self._update(found.name, status="running", running=True, health=behaviour.health, health_output=output,
+                     started_at="2026-11-25T12:00:00.123456789Z")  # fmt: skip
+
+    def stop(self, container: str, timeout: int) -> None:
+        found = self.container(container)
+        if found is not None:
+            self._update(found.name, status="exited", running=False)
+            self.calls.append(("stop", found.name))
+
+    def remove(self, container: str, force: bool = False) -> bool:
+        found = self.container(container)
+        if found is None:
+            return False
+        del self.containers_[found.name]
+        self.calls.append(("remove", found.name))
+        return True
+
+    def logs(self, container: str, tail: int) -> list[str]:
+        return list(self.behaviour.logs)[-tail:] if self.container(container) else []
+
+    def follow_logs(self, container: str, tail: int) -> Iterator[str]:
+        yield from (line + "\n" for line in self.logs(container, tail))
+
+    def exec(self, container: str, argv: Sequence[str]) -> tuple[int, str]:
+        found = self.container(container)
+        assert found is not None and found.running, f"exec in a container that does not run: {container}"
+        if argv[0] == "cat":
+            content = self.files.get((found.name, argv[1]))
+            return (0, content) if content is not None else (1, f"cat: {argv[1]}: No such file or directory")
+        if list(argv[:2]) == ["nginx", "-t"]:
+            return 0, ""
+        if list(argv[:3]) == ["nginx", "-s", "reload"]:
+            self.reloads += 1
+            return 0, ""
+        if argv[0] == "python3" and "urlopen" in argv[2]:  # the health probe, from the proxy
+            return 0, f"{self.behaviour.answers}\n"
+        if argv[0] == "python3":  # nginx workers that accept: none after a reload
+            return 0, ""
+        raise AssertionError(f"unexpected exec {argv}")
+
+    def put_file(self, container: str, directory: str, name: str, content: str, uid: int) -> None:
+        found = self.container(container)
+        assert found is not None
+        self.files[(found.name, f"{directory}/{name}")] = content
+
+    def has_file(self, container: str, path: str) -> bool:
+        found = self.container(container)
+        return found is not None and (found.name, path) in self.files
+
+    def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
+        self.networks.add(name)
+
+    def remove_network(self, name: str) -> None:
+        self.networks.discard(name)
+
+    def remove_volume(self, name: str) -> None:
+        self.volumes.discard(name)

@@ -1,0 +1,329 @@
+"""The deploy wing's decisions, without an engine: the orchestrator, its steps and the day-2
+operations run against an engine in memory (tests/unit/fake_engine.py), with the clock and
+the sleeps injected. The end-to-end tests run the same code on the real engine."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provision.adapters.engine_model import BuildEvent, ContainerSpec, PortBinding
+from provision.adapters.host import Git
+from provision.console import Console
+from provision.engine import EngineTarget
+from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, DockerHelloError, ExitCode
+from provision.owned import ROUTE_DIR
+from provision.process import Runner
+from provision.project import Project
+from provision.secret_store import SecretStore
+from provision.services.deploy import Deployer
+from provision.services.operate import Operator, parse_time
+from provision.services.plan import DeployOptions
+from provision.services.proxy import Proxy, routed_release
+from provision.services.releases import ReleaseState
+from provision.settings import DeploySettings
+from provision.validators import Publish
+from tests.unit.fake_engine import Behaviour, FakeEngine
+
+APP = "shop"
+ROUTE = f"{ROUTE_DIR}/route.conf"
+
+
+class Clock:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class World:
+    def __init__(self, tmp_path: Path, target: EngineTarget | None = None) -> None:
+        self.engine = FakeEngine(target or EngineTarget())
+        self.engine.add_image("python:3.12-slim")
+        self.err = io.StringIO()
+        self.console = Console(out=io.StringIO(), err=self.err)
+        self.clock = Clock()
+        self.state = tmp_path / "state"
+        self.project = Project(tmp_path / "project", APP)
+        self.project.path.mkdir()
+        self.deployer = Deployer(
+            self.engine, self.console, SecretStore(self.state), Git(Runner({"PATH": ""})), self.state,  # type: ignore[arg-type]
+            served_release=self.served, clock=self.clock, sleep=self.clock.sleep,
+        )  # fmt: skip
+
+    def served(self, host: str, port: int) -> str | None:
+        return routed_release(self.engine.files.get((APP, ROUTE), ""))
+
+    def deploy(self, **options: object) -> str:
+        return self.deployer.deploy(self.project, DeployOptions(publish=Publish("127.0.0.1", 18000), **options)).release  # type: ignore[arg-type]
+
+    def records(self) -> dict[str, ReleaseState]:
+        return {r.id: r.state for r in self.deployer.store(APP).load()}
+
+    def releases(self) -> list[str]:
+        return sorted(c.name for c in self.engine.containers({"dockerhello.role": "release"}))
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    # Release ids come from the time: two deploys in the same second get distinct ones here.
+    stamps: Iterator[int] = iter(range(100000, 999999))
+    monkeypatch.setattr("provision.services.deploy.new_release_id", lambda commit: f"20261125-{next(stamps)}")
+    monkeypatch.setattr("provision.services.preflight.host_port_free", lambda publish: True)
+    monkeypatch.setattr("provision.services.deploy.host_port_free", lambda publish: True)
+    return World(tmp_path)
+
+
+def test_a_first_deploy_creates_the_proxy_routes_to_the_release_and_records_it(world: World) -> None:
+    release = world.deploy()
+    engine = world.engine
+    proxy = engine.specs[APP]
+    assert proxy.publish == PortBinding("8000/tcp", "127.0.0.1", 18000)
+    assert (proxy.read_only, proxy.cap_drop, proxy.memory, proxy.network) == (True, ("ALL",), 64 * 2**20,
+                                                                               "dockerhello-shop")  # fmt: skip
+    assert routed_release(engine.files[(APP, ROUTE)]) == release
+    assert world.releases() == [f"{APP}-{release}"]
+    spec = engine.specs[f"{APP}-{release}"]
+    assert spec.env["SECRET_KEY"] == SecretStore(world.state).secret_key(APP)
+    assert (spec.read_only, spec.cap_drop, spec.no_new_privileges, spec.memory, spec.nano_cpus, spec.stop_timeout) \
+        == (True, ("ALL",), True, 512 * 2**20, 10**9, 30)  # fmt: skip
+    assert spec.user is None  # the image has its own unprivileged USER
+    assert world.records() == {release: ReleaseState.ACTIVE}
+    assert f"shop:{release}" in engine.images_ and "shop:latest" in engine.images_
+
+
+def test_an_image_without_user_runs_as_10001_unless_root_is_allowed(world: World) -> None:
+    world.engine.build_script = None
+    original = world.engine.add_image
+    world.engine.add_image = lambda tag, user="", **kw: original(tag, "", **kw)  # type: ignore[method-assign]
+    release = world.deploy()
+    assert world.engine.specs[f"{APP}-{release}"].user == "10001:10001"
+    hardening = DeploySettings(allow_root=True).hardening
+    second = world.deploy(hardening=hardening)
+    assert world.engine.specs[f"{APP}-{second}"].user is None
+
+
+def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyond_keep(world: World) -> None:
+    first = world.deploy()
+    second = world.deploy(keep=1)
+    assert world.releases() == [f"{APP}-{second}"]
+    assert ("stop", f"{APP}-{first}") in world.engine.calls
+    assert 2.0 in world.clock.slept  # the drain before the old release stops
+    assert world.records() == {first: ReleaseState.HEALTHY, second: ReleaseState.ACTIVE}
+    # keep=1 keeps the serving release and the one a rollback would use, however old.
+    assert f"shop:{first}" in world.engine.images_
+    third = world.deploy(keep=1)
+    assert f"shop:{first}" not in world.engine.images_
+    assert {f"shop:{second}", f"shop:{third}"} <= set(world.engine.images_)
+    assert world.engine.reloads == 3
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        (Behaviour(exit_code=3), "The container exited at start (exit code 3)"),
+        (Behaviour(health="unhealthy"), "The container is unhealthy: curl: (7) Failed to connect"),
+        (Behaviour(health="starting"), "The container was not healthy after 20 s (health: starting; GET / "
+                                       "answered: nothing yet)"),
+        (Behaviour(health=None, answers=500), "The container was not healthy after 20 s (health: no HEALTHCHECK; "
+                                              "GET / answered: 500)"),
+    ],
+)  # fmt: skip
+def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, behaviour: Behaviour, message: str) -> None:
+    serving = world.deploy()
+    world.engine.behaviour = behaviour
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy(health_timeout=20)
+    assert raised.value.message == message
+    assert raised.value.exit_code is ExitCode.DEPLOY_FAILED
+    assert raised.value.details == ("Starting Gunicorn with 5 workers",)
+    assert world.releases() == [f"{APP}-{serving}"]
+    assert routed_release(world.engine.files[(APP, ROUTE)]) == serving
+    assert sorted(world.records().values()) == [ReleaseState.ACTIVE, ReleaseState.FAILED]
+    assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
+def test_a_first_deploy_that_fails_leaves_nothing_behind(world: World) -> None:
+    world.engine.behaviour = Behaviour(exit_code=1)
+    with pytest.raises(DeployFailed):
+        world.deploy()
+    assert world.engine.containers() == []
+    assert world.engine.networks == set()
+
+
+def test_ctrl_c_during_the_health_wait_removes_the_new_container(world: World) -> None:
+    serving = world.deploy()
+    world.engine.behaviour = Behaviour(health="starting")
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    world.deployer.health.sleep = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        world.deploy()
+    assert world.releases() == [f"{APP}-{serving}"]
+    assert sorted(r.note for r in world.deployer.store(APP).load())[-1] == "interrupted"
+
+
+def test_a_failing_build_step_runs_nothing_and_is_recorded(world: World) -> None:
+    world.engine.build_script = [
+        BuildEvent("stream", "Step 1/2 : FROM python:3.12-slim\n"),
+        BuildEvent("stream", "Step 2/2 : RUN pip install nothing-such\n"),
+        BuildEvent("stream", "ERROR: No matching distribution found for nothing-such\n"),
+        BuildEvent("error", "The command '/bin/sh -c pip install nothing-such' returned a non-zero code: 1"),
+    ]
+    with pytest.raises(BuildFailed) as raised:
+        world.deploy()
+    assert raised.value.message == (
+        "The image did not build: The command '/bin/sh -c pip install nothing-such' returned a non-zero code: 1"
+    )
+    assert raised.value.details[-1] == "ERROR: No matching distribution found for nothing-such"
+    assert world.engine.containers() == []
+    assert [state for state in world.records().values()] == [ReleaseState.FAILED]
+
+
+def test_a_default_base_that_cannot_be_pulled_gives_way_to_one_base_build_made(world: World) -> None:
+    world.engine.add_image("dockerhello/python:trixie")
+    unpullable = [
+        BuildEvent("stream", "Step 1/3 : ARG BASE_IMAGE=python:3.13-slim\n"),
+        BuildEvent("stream", "Step 2/3 : FROM ${BASE_IMAGE}\n"),
+        BuildEvent(
+            "error", "Get https://registry-1.docker.io/v2/: dial tcp: lookup registry-1.docker.io: no such host"
+        ),
+    ]
+    original = world.engine.build
+
+    def build(*args: object, **kwargs: object) -> Iterator[BuildEvent]:
+        # The first build cannot pull its base; the ones after it succeed.
+        world.engine.build_script = unpullable if not any(c[0] == "build" for c in world.engine.calls) else None
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.engine.build = build  # type: ignore[method-assign]
+    release = world.deploy()
+    assert "building on dockerhello/python:trixie, which `dockerhello base build` made" in world.err.getvalue()
+    builds = [c for c in world.engine.calls if c[0] == "build" and c[1] == f"shop:{release}"]
+    assert [args for _, _, args in builds] == ["{}", "{'BASE_IMAGE': 'dockerhello/python:trixie'}"]
+    # The proxy is built on the same base, which is on the engine where the default is not.
+    assert ("build", world.deployer.proxy.image_tag("dockerhello/python:trixie"),
+            "{'BASE_IMAGE': 'dockerhello/python:trixie'}") in world.engine.calls  # fmt: skip
+
+
+def test_a_base_image_that_is_not_on_the_engine(world: World) -> None:
+    with pytest.raises(BaseImageUnavailable) as raised:
+        world.deploy(base_image="dhtest/absent:1")
+    assert (
+        raised.value.message == "Base image dhtest/absent:1 is not on the Docker engine at unix:///var/run/docker.sock"
+    )
+
+
+def test_rollback_goes_to_the_previous_healthy_release_and_is_refused_without_one(world: World) -> None:
+    with pytest.raises(DockerHelloError) as nothing:
+        world.deployer.rollback(APP, None, DeployOptions(publish=Publish("127.0.0.1", 18000)))
+    assert nothing.value.message == "shop has no earlier healthy release to go back to"
+    first = world.deploy()
+    second = world.deploy()
+    options = world.deployer.serving_options(APP, 60)
+    back = world.deployer.rollback(APP, None, options)
+    assert back.release == first
+    assert routed_release(world.engine.files[(APP, ROUTE)]) == first
+    assert world.records() == {first: ReleaseState.ACTIVE, second: ReleaseState.HEALTHY}
+    with pytest.raises(DockerHelloError) as serving:
+        world.deployer.rollback(APP, first, options)
+    assert serving.value.message == f"Release {first} is the one serving already"
+    world.engine.remove_image(f"shop:{second}")
+    with pytest.raises(DockerHelloError) as pruned:
+        world.deployer.rollback(APP, second, options)
+    assert pruned.value.message == f"The image of release {second} (shop:{second}) is no longer on the engine"
+
+
+def test_a_rollback_runs_under_the_serving_releases_settings(world: World) -> None:
+    hardening = DeploySettings(read_only=False, memory=300 * 2**20, cpus=0.5).hardening
+    world.deploy(environment=(("LOG_LEVEL", "DEBUG"), ("TOKEN", "s3cret")), hardening=hardening)
+    options = world.deployer.serving_options(APP, 45)
+    assert options.environment == (("LOG_LEVEL", "DEBUG"), ("TOKEN", "s3cret"))  # SECRET_KEY is not copied
+    assert (options.hardening.read_only, options.hardening.memory, options.hardening.cpus) == (False, 300 * 2**20, 0.5)
+    assert (options.publish, options.health_timeout) == (Publish("127.0.0.1", 18000), 45)
+
+
+def test_preflight_finds_a_port_taken_and_limits_the_engine_cannot_give(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.engine.create(ContainerSpec(image="x", name="other", labels={}, network="bridge",
+                                      publish=PortBinding("80/tcp", "127.0.0.1", 18000)))  # fmt: skip
+    world.engine.start("other")
+    with pytest.raises(DeployFailed) as published:
+        world.deploy()
+    assert published.value.message == "Port 127.0.0.1:18000 is already published by container other"
+    world.engine.remove("other")
+    monkeypatch.setattr("provision.services.deploy.host_port_free", lambda publish: False)
+    with pytest.raises(DeployFailed) as in_use:
+        world.deploy()
+    assert in_use.value.message == "Port 127.0.0.1:18000 is already in use on this host"
+    monkeypatch.setattr("provision.services.deploy.host_port_free", lambda publish: True)
+    with pytest.raises(DeployFailed) as cpus:
+        world.deploy(hardening=DeploySettings(cpus=4).hardening)
+    assert cpus.value.message == "--cpus 4 is more than the 2 CPUs of the Docker engine at unix:///var/run/docker.sock"
+    assert world.engine.calls == [("create", "other"), ("start", "other"), ("remove", "other")]
+
+
+def test_an_app_published_elsewhere_says_how_to_move_it(world: World) -> None:
+    world.deploy()
+    with pytest.raises(DockerHelloError) as moved:
+        world.deployer.deploy(world.project, DeployOptions(publish=Publish("127.0.0.1", 19000)))
+    assert moved.value.message == "shop is published on port 18000, not 19000"
+    assert (
+        moved.value.hint == "Deploy with --publish 127.0.0.1:18000, or `dockerhello down --app shop` first to move it."
+    )
+
+
+def test_on_a_machine_the_app_listens_on_the_vms_interfaces_and_its_ip_is_an_allowed_host(tmp_path: Path) -> None:
+    target = EngineTarget(host="tcp://192.168.56.101:2376", tls=True, tls_verify=True, machine="dev")
+    world = World(tmp_path, target)
+    options = world.deployer.for_target(DeployOptions(environment=(("A", "1"),)))
+    assert options.bind_ip == "0.0.0.0"
+    assert options.environment == (("A", "1"), ("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],192.168.56.101"))
+    assert world.deployer.for_target(options) == options  # the user's own ALLOWED_HOSTS stands
+
+
+# -- day 2 ------------------------------------------------------------------------------------
+
+
+def operator(world: World) -> Operator:
+    return Operator(world.engine, world.engine.target, world.deployer.store(APP), Proxy(world.engine, world.console))  # type: ignore[arg-type]
+
+
+def test_status_logs_down_and_prune(world: World) -> None:
+    first = world.deploy()
+    second = world.deploy()
+    ops = operator(world)
+    status = ops.status(APP, now=parse_time("2026-11-25T12:01:05Z"))
+    assert (status.release, status.container, status.state, status.health, status.uptime_seconds, status.url) == (
+        second, f"{APP}-{second}", "running", "healthy", 64, "http://localhost:18000/")  # fmt: skip
+    assert list(ops.logs(APP, follow=False, tail=10)) == ["Starting Gunicorn with 5 workers\n"]
+    assert list(ops.logs(APP, follow=True, tail=10)) == ["Starting Gunicorn with 5 workers\n"]
+    removed, _ = ops.prune(APP, keep=1)
+    assert removed == []  # the serving release and the rollback target stay
+    assert ops.down(APP, images=False) == [f"{APP}-{second}", APP]
+    assert world.engine.containers() == [] and world.engine.networks == set()
+    assert world.records() == {first: ReleaseState.HEALTHY, second: ReleaseState.HEALTHY}
+    assert ops.status(APP).state == "not deployed"
+    with pytest.raises(DockerHelloError) as none:
+        list(ops.logs(APP, follow=False, tail=10))
+    assert none.value.message == "shop is not deployed on the Docker engine at unix:///var/run/docker.sock"
+
+
+def test_parse_time_reads_dockers_nanoseconds() -> None:
+    parsed = parse_time("2026-11-23T21:02:17.123456789Z")
+    assert parsed is not None and parsed.isoformat() == "2026-11-23T21:02:17.123456+00:00"
+    assert parse_time("0001-01-01T00:00:00Z") is None
