@@ -121,6 +121,8 @@ def test_up_and_deploy_give_the_container_the_same_settings(
                 network.remove()
             for image in docker_client.images.list(name=app):
                 docker_client.images.remove(image.id or "", force=True)
+            for volume in docker_client.volumes.list(filters={"name": app}):
+                volume.remove(force=True)
     assert seen["deploy"] == seen["up"]
     # The file's table, then its env_file, then --env (the flag replaces the variable), as the
     # README's order says; built on the file's base image.
