@@ -1,0 +1,86 @@
+"""The engine's JSON, recorded from Engine 20.10 (tests/data/engine/), read into the values the
+deploy wing decides on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from provision.adapters.engine_model import (
+    BuildEvent,
+    PortBinding,
+    parse_build_chunk,
+    parse_container,
+    parse_image,
+    parse_info,
+)
+from provision.services.proxy import published
+from provision.services.release_container import serving_options
+from provision.validators import Publish
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
+
+
+def recorded(name: str) -> Any:
+    return json.loads((DATA / name).read_text())
+
+
+def test_a_release_container() -> None:
+    release = parse_container(recorded("inspect-release.json")[0])
+    assert release.name == "dhtest-2377de8b-20261125-133358-041a9e6-dirty"
+    assert (release.status, release.running, release.health, release.restart_count) == ("running", True, "healthy", 0)
+    assert release.labels["dockerhello.release"] == "20261125-133358-041a9e6-dirty"
+    assert (release.user, release.read_only, release.cap_drop, release.security_opt) == (
+        "10001:10001", True, ("ALL",), ("no-new-privileges:true",))  # fmt: skip
+    assert (release.memory, release.nano_cpus, release.port_bindings) == (512 * 2**20, 10**9, ())
+    assert "SECRET_KEY=<redacted>" in release.env
+    assert release.started_at.startswith("2026-11-25T13:33:5")
+
+
+def test_the_proxy_container_and_its_published_address() -> None:
+    proxy = parse_container(recorded("inspect-proxy.json")[0])
+    assert proxy.port_bindings == (PortBinding("8000/tcp", "127.0.0.1", 32869),)
+    assert published(proxy) == Publish("127.0.0.1", 32869)
+    assert proxy.health is None  # nginx's image has no HEALTHCHECK
+
+
+def test_images() -> None:
+    image = parse_image(recorded("inspect-image.json")[0])
+    base = parse_image(recorded("inspect-base.json")[0])
+    assert image.tags == ("dhtest-2377de8b:20261125-133358-041a9e6-dirty", "dhtest-2377de8b:latest")
+    assert image.user == "10001:10001"
+    assert image.layers[: len(base.layers)] == base.layers  # built on the base
+    assert base.tags == ("dockerhello/python:trixie",)
+
+
+def test_a_rollback_copies_the_serving_releases_settings_but_not_the_images_or_the_secret() -> None:
+    proxy = parse_container(recorded("inspect-proxy.json")[0])
+    release = parse_container(recorded("inspect-release.json")[0])
+    image = parse_image(recorded("inspect-image.json")[0])
+    options = serving_options(proxy, release, image, 60)
+    assert all(name != "SECRET_KEY" for name, _ in options.environment)
+    assert all(f"{name}={value}" not in image.env for name, value in options.environment)
+    assert (options.hardening.read_only, options.hardening.memory, options.hardening.cpus) == (True, 512 * 2**20, 1.0)
+    assert options.publish == Publish("127.0.0.1", 32869)
+
+
+def test_engine_info() -> None:
+    info = parse_info(recorded("info.json"), recorded("version.json"))
+    assert (info.cpus, info.version, info.api_version) == (2, "20.10.24+dfsg1", "1.41")
+    assert info.memory > 2**34
+
+
+def test_build_stream_chunks() -> None:
+    assert parse_build_chunk({"stream": "Step 1/14 : ARG BASE_IMAGE=python:3.12-slim\n"}) == BuildEvent(
+        "stream", "Step 1/14 : ARG BASE_IMAGE=python:3.12-slim\n")  # fmt: skip
+    assert parse_build_chunk({"status": "Pulling fs layer", "progress": "[=>  ]"}) == BuildEvent(
+        "status", "Pulling fs layer [=>  ]\n")  # fmt: skip
+    assert parse_build_chunk({"error": "boom\n", "errorDetail": {"message": "boom"}}) == BuildEvent("error", "boom")
+    assert parse_build_chunk({"aux": {"ID": "sha256:0123"}}) is None
+
+
+def test_parsers_take_what_an_old_or_odd_engine_leaves_out() -> None:
+    bare = parse_container({"Id": "x", "Name": "/y"})
+    assert (bare.name, bare.status, bare.health, bare.env, bare.port_bindings) == ("y", "", None, (), ())
+    assert parse_image({}).tags == ()
