@@ -172,8 +172,8 @@ class App:
         from provision.adapters.host import Git
         from provision.services.deploy import Deployer
 
-        state = self.state  # checked before the engine is reached
-        return Deployer(self.engine(target), self.console, self.secrets, Git(self.runner), state)
+        secrets = self.secrets  # the state directory is checked before the engine is reached
+        return Deployer(self.engine(target), self.console, secrets, Git(self.runner))
 
     def up(self) -> Up:
         from provision.services.up import Up  # loads the SDK: not at start-up
@@ -181,10 +181,11 @@ class App:
         return Up(self.docker_machine, self.vboxmanage, self.machines, self.deployer, self.console,
                   self.engine_target())  # fmt: skip
 
-    def release_store(self, app: str, target: EngineTarget) -> ReleaseStore:
+    def release_store(self, app: str, engine: Engine) -> ReleaseStore:
+        from provision.services.engine_records import EngineRecords  # loads the SDK: not at start-up
         from provision.services.releases import ReleaseStore
 
-        return ReleaseStore(self.state, app, target.host, self.console.warn)
+        return ReleaseStore(EngineRecords(engine, app), app, self.console.warn)
 
     def operator(self, app: str, machine: str | None) -> Operator:
         from provision.services.operate import Operator  # loads the SDK: not at start-up
@@ -192,7 +193,7 @@ class App:
 
         target = self.engine_target(machine)
         engine = self.engine(target)
-        return Operator(engine, target, self.release_store(app, target), Proxy(engine, self.console))
+        return Operator(engine, target, self.release_store(app, engine), Proxy(engine, self.console))
 
     def port_forwarder(self) -> PortForwarder:
         from provision.services.ports import PortForwarder

@@ -73,6 +73,10 @@ class ToolFailed(DockerHelloError):
         super().__init__(f"{message}: {said}" if said else message)
 
 
+class NameTaken(DockerHelloError):
+    """The engine has an object of that name already: what makes a name a lock."""
+
+
 class EngineUnreachable(DockerHelloError):
     exit_code = ExitCode.ENGINE_UNREACHABLE
 

@@ -38,3 +38,25 @@ def route_volume(app: str) -> str:
 
 def app_labels(app: str, role: str, **extra: str) -> dict[str, str]:
     return {LABEL_APP: app, LABEL_ROLE: role, **extra}
+
+
+# The app's release records and its deploy lock live on the engine too, so that every host
+# that deploys to it sees the same history and waits for the same lock.
+ROLE_RECORDS = "records"
+ROLE_LOCK = "lock"
+RECORDS_DIR = "/records"
+RECORDS_IMAGE = "dockerhello/records:1"  # an empty filesystem, imported: no registry needed
+
+
+def records_name(app: str) -> str:
+    """A container that is never started: it holds the records volume for reading and writing."""
+    return f"{app}-records"
+
+
+def records_volume(app: str) -> str:
+    return f"{app}-releases"
+
+
+def lock_name(app: str) -> str:
+    """A container whose creation is the lock: the engine refuses a second of the same name."""
+    return f"{app}-deploy-lock"

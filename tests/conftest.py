@@ -118,8 +118,10 @@ def app_name(docker_client: docker.DockerClient) -> Iterator[str]:
 
 
 def app_containers(client: docker.DockerClient, app: str) -> list[str]:
-    """Every container of the app: its proxy (named APP) and its release containers."""
-    return sorted(c.name or "" for c in client.containers.list(all=True, filters={"label": f"dockerhello.app={app}"}))
+    """Every container that runs the app: its proxy (named APP) and its release containers.
+    Not the one that holds its release record (APP-records), never started, which stays."""
+    found = client.containers.list(all=True, filters={"label": f"dockerhello.app={app}"})
+    return sorted(c.name or "" for c in found if c.labels.get("dockerhello.role") in ("proxy", "release"))
 
 
 def release_containers(client: docker.DockerClient, app: str) -> list[Any]:

@@ -1,16 +1,18 @@
-"""A Docker engine of the tests' own, beside the host's: its own dockerd with its own data
-root, exec root, pidfile and socket, so that a test may stop and start it without touching
-the engine the user (and every other test) runs on.
+"""A Docker engine of the tests' own, beside the host's: its own dockerd, with its own data
+root, exec root and pidfile, in a network namespace of its own, so that a test may stop and
+start it without touching the engine the user (and every other test) runs on.
 
-It runs without iptables and without the default bridge: containers on user-defined
-networks reach each other and the host reaches published ports through Docker's userland
-proxy, which is all a deploy needs. It reaches no registry or package index, so what it
-runs is loaded into it from the host's engine (`load`).
+In its namespace it has its own docker0, its own iptables and its own address pools; a veth
+pair joins it to the host, which reaches its API and its published ports at ADDRESS, as it
+would reach another machine's. It reaches no registry or package index, so what it runs is
+loaded into it from the host's engine (`load`). dockerd is started with `nsenter --net`,
+not `ip netns exec`, which remounts /sys and leaves dockerd without its cgroups.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -21,24 +23,46 @@ from pathlib import Path
 import docker
 
 
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, timeout=30, capture_output=True)
+
+
 class OwnEngine:
+    HOST_SIDE = "10.253.77.1"
+    ADDRESS = "10.253.77.2"  # the engine's side of the veth pair: where its ports are reached
+
     def __init__(self) -> None:
         # On the same filesystem as the host engine's data: overlay2 does not stack on overlayfs.
         self.root = Path(tempfile.mkdtemp(prefix="dockerhello-engine-", dir="/var/tmp"))
-        self.socket = self.root / "docker.sock"
-        self.host = f"unix://{self.socket}"
+        tag = secrets.token_hex(3)
+        self.netns = f"dhtest-{tag}"
+        self.veth = f"dhv{tag}"  # interface names hold 15 characters
+        self.host = f"tcp://{self.ADDRESS}:2375"
         self.log = self.root / "dockerd.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _network(self) -> None:
+        if Path(f"/run/netns/{self.netns}").exists():
+            return
+        ip("netns", "add", self.netns)
+        ip("link", "add", f"{self.veth}h", "type", "veth", "peer", "name", f"{self.veth}n")
+        ip("link", "set", f"{self.veth}n", "netns", self.netns)
+        ip("addr", "add", f"{self.HOST_SIDE}/30", "dev", f"{self.veth}h")
+        ip("link", "set", f"{self.veth}h", "up")
+        for args in (["addr", "add", f"{self.ADDRESS}/30", "dev", f"{self.veth}n"], ["link", "set", f"{self.veth}n", "up"],
+                     ["link", "set", "lo", "up"]):  # fmt: skip
+            ip("netns", "exec", self.netns, "ip", *args)
 
     def start(self, timeout: float = 60) -> None:
         dockerd = shutil.which("dockerd")
         if dockerd is None:
             raise RuntimeError("dockerd is not installed: scripts/ensure-docker installs it")
+        self._network()
         (self.root / "daemon.json").write_text('{"deprecated-key-path": "%s"}\n' % (self.root / "key.json"))
         argv = [
-            dockerd, "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
-            "--pidfile", str(self.root / "docker.pid"), "-H", self.host, "--config-file",
-            str(self.root / "daemon.json"), "--bridge", "none", "--iptables=false", "--ip-masq=false",
+            "nsenter", f"--net=/run/netns/{self.netns}", dockerd, "--data-root", str(self.root / "data"),
+            "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "docker.pid"), "-H", self.host,
+            "--config-file", str(self.root / "daemon.json"),
         ]  # fmt: skip
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -95,3 +119,4 @@ class OwnEngine:
         subprocess.run(["sh", "-c", f"grep -o ' {self.root}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"],
                        check=False, timeout=60)  # fmt: skip
         shutil.rmtree(self.root, ignore_errors=True)
+        subprocess.run(["ip", "netns", "delete", self.netns], check=False, timeout=30, capture_output=True)

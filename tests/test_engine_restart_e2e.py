@@ -15,7 +15,7 @@ from provision.adapters.engine import Engine
 from provision.console import Console
 from provision.engine import EngineTarget
 from provision.services.proxy import Proxy
-from tests.conftest import Dockerhello, free_port
+from tests.conftest import Dockerhello
 from tests.own_engine import OwnEngine
 from tests.test_operate_e2e import fetch
 
@@ -69,12 +69,13 @@ def test_after_the_engine_restarts_the_same_release_serves_again(
     project.mkdir()
     (project / "Dockerfile").write_text(DOCKERFILE)
     (project / "app.py").write_text(APP_PY)
-    port = free_port()
+    port = 18000
     env = {"DOCKER_HOST": own_engine.host}
-    result = dockerhello("deploy", str(project), "--app", "restarted", "--publish", str(port),
+    result = dockerhello("deploy", str(project), "--app", "restarted", "--publish", f"0.0.0.0:{port}",
                          "--base-image", base_image, env=env)  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    status, body, release = fetch(port)
+    assert result.stdout == f"http://{own_engine.ADDRESS}:{port}/\n"
+    status, body, release = fetch(port, own_engine.ADDRESS)
     assert (status, body) == (200, b"Hello, World!")
 
     own_engine.restart()
@@ -83,7 +84,7 @@ def test_after_the_engine_restarts_the_same_release_serves_again(
     answer: tuple[int, bytes, str | None] | str = "nothing"
     while time.monotonic() < deadline:
         try:
-            answer = fetch(port)
+            answer = fetch(port, own_engine.ADDRESS)
             if answer[0] == 200:
                 break
         except OSError as exc:

@@ -21,9 +21,9 @@ from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_c
 pytestmark = pytest.mark.docker
 
 
-def fetch(port: int) -> tuple[int, bytes, str | None]:
+def fetch(port: int, host: str = "127.0.0.1") -> tuple[int, bytes, str | None]:
     """One request on a fresh connection, as a browser's first request is."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn = http.client.HTTPConnection(host, port, timeout=5)
     try:
         conn.request("GET", "/", headers={"Host": f"localhost:{port}"})
         response = conn.getresponse()

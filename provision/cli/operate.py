@@ -30,8 +30,7 @@ MACHINE = machine_option
 def releases(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
     """List the app's releases, newest last, with what became of each."""
     name = load_app_name(path, app_name)
-    # Only the engine's address is needed to find the record: no connection is made.
-    found = app.release_store(name, app.engine_target(machine_name)).load()
+    found = app.operator(name, machine_name).store.load()
     if as_json:
         app.console.result(to_json(found))
         return

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from provision.adapters.engine import Engine
 from provision.adapters.host import Git
@@ -33,6 +32,7 @@ from provision.owned import proxy_name, release_name
 from provision.project import Project
 from provision.secret_store import SecretStore
 from provision.services.build import ImageBuilder
+from provision.services.engine_records import EngineRecords
 from provision.services.health import HealthGate
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
@@ -65,7 +65,6 @@ class Deployer:
         console: Console,
         secrets: SecretStore,
         git: Git,
-        state_dir: Path,
         served_release: Callable[[str, int], str | None] = release_header,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -75,7 +74,6 @@ class Deployer:
         self.console = console
         self.secrets = secrets
         self.git = git
-        self.state_dir = state_dir
         self.served_release = served_release
         self.clock = clock
         self.sleep = sleep
@@ -94,7 +92,8 @@ class Deployer:
         return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
 
     def store(self, app: str) -> ReleaseStore:
-        return ReleaseStore(self.state_dir, app, self.target.host, self.console.warn)
+        """The app's release record and deploy lock, on the engine."""
+        return ReleaseStore(EngineRecords(self.engine, app), app, self.console.warn)
 
     # -- entry points -------------------------------------------------------------------
 

@@ -1,22 +1,19 @@
 """Releases: every deploy's image, tagged APP:ID, and what became of it.
 
-The images live on the engine (labelled with their release id and git commit); what became
-of each deploy (active, healthy, failed, rolled back) is recorded per app and engine in
-dockerhello's state directory, so `releases` and `rollback` need no version string to be
-looked up anywhere.
+The images live on the engine (labelled with their release id and git commit), and so does
+the record of what became of each deploy (active, healthy, failed, rolled back), so that
+`releases` and `rollback` need no version string looked up anywhere, and every host that
+deploys to the engine sees the same history.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from provision.errors import DockerHelloError
 
@@ -86,51 +83,51 @@ def _release(row: object) -> Release:
     return Release(row["id"], row["image"], row.get("git"), row["created"], state, row.get("note") or "")
 
 
+class RecordBox(Protocol):
+    """Where an app's release record is kept: on the engine (`EngineRecords`)."""
+
+    def read(self) -> bytes | None: ...
+    def write(self, data: bytes) -> None: ...
+    def set_aside(self, data: bytes) -> str: ...
+    def lock(self, wait: bool, on_wait: Callable[[str], None]) -> contextlib.AbstractContextManager[None]: ...
+
+
 class ReleaseStore:
-    """The record of an app's releases on one engine, a JSON file updated under a lock.
+    """The record of an app's releases on one engine, kept on that engine.
 
     A record that cannot be read whole is not a reason to stop: what can be read is used,
-    what was skipped is said (`warn`), and a record that cannot be written to is moved aside
-    (kept, for a person to look at) before a new one is written."""
+    what was skipped is said (`warn`), and the damaged record is kept aside when the next
+    one is written."""
 
-    def __init__(self, state_dir: Path, app: str, engine: str, warn: Callable[[str], None]) -> None:
-        import hashlib  # here, not at start-up: every command imports this module
-
-        key = hashlib.sha256(engine.encode()).hexdigest()[:12]
-        self.path = state_dir / "apps" / app / f"releases-{key}.json"
+    def __init__(self, box: RecordBox, app: str, warn: Callable[[str], None]) -> None:
+        self.box = box
         self.app = app
-        self.engine = engine
         self.warn = warn
-        self._damaged = False  # what load() found: save() then keeps the old record aside
+        self._damaged: bytes | None = None  # what load() found damaged: save() keeps it aside
 
     def load(self) -> list[Release]:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            self.warn(f"cannot read the release record {self.path} ({exc.strerror}): it is ignored")
-            self._damaged = True
+        data = self.box.read()
+        if data is None:
             return []
         releases, skipped = parse_records(data.decode("utf-8", errors="replace"))
         for problem in skipped:
-            self.warn(f"release record {self.path}: {problem}: skipped")
-        self._damaged = bool(skipped)
+            self.warn(f"the release record of {self.app}: {problem}: skipped")
+        self._damaged = data if skipped else None
         return releases
 
     def save(self, releases: list[Release]) -> None:
         """Write the record; callers load() first, and a damaged record found then is kept aside."""
         import json
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self._damaged:
-            aside = self.path.with_name(f"{self.path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
-            self.path.rename(aside)
-            self._damaged = False
-            self.warn(f"the damaged release record was moved to {aside}; the new one keeps what was readable")
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"engine": self.engine, "releases": [asdict(r) for r in releases]}, indent=2))
-        tmp.replace(self.path)
+        if self._damaged is not None:
+            aside = self.box.set_aside(self._damaged)
+            self._damaged = None
+            self.warn(f"the damaged release record was kept as {aside}; the new one keeps what was readable")
+        self.box.write(json.dumps({"app": self.app, "releases": [asdict(r) for r in releases]}, indent=2).encode())
+
+    def lock(self, wait: bool, on_wait: Callable[[str], None]) -> contextlib.AbstractContextManager[None]:
+        """One deploy of this app on this engine at a time; the second waits, or stops."""
+        return self.box.lock(wait, on_wait)
 
     def add(self, release: Release) -> None:
         self.save([*self.load(), release])
@@ -193,42 +190,3 @@ class ReleaseStore:
                 hint=f"`dockerhello releases` lists them; the latest: {known}.",
             )
         return matches[0]
-
-    @contextlib.contextmanager
-    def lock(self, wait: bool, on_wait: Callable[[str], None], timeout: float = 1800) -> Iterator[None]:
-        """One deploy of this app on this engine at a time; the second waits, or stops."""
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_suffix(".lock")
-        with open(lock_path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                if not wait:
-                    raise DockerHelloError(
-                        f"Another deploy of this app is running ({holder})",
-                        hint="Wait for it to finish, or run without --no-wait to queue behind it.",
-                    ) from None
-                on_wait(f"Waiting for another deploy of this app to finish ({holder})...")
-                deadline = time.monotonic() + timeout
-                while True:
-                    try:
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            raise DockerHelloError(f"Gave up waiting for the other deploy ({holder})") from None
-                        time.sleep(0.5)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}, since {datetime.now(UTC).strftime('%H:%M:%S')} UTC")
-            handle.flush()
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                handle.truncate()
-                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from provision.adapters.engine_model import BuildEvent, ContainerInfo, ContainerSpec, EngineInfo, ImageInfo
 from provision.engine import EngineTarget
-from provision.errors import DockerHelloError
+from provision.errors import NameTaken
 
 
 @dataclass
@@ -103,6 +103,9 @@ class FakeEngine:
     def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
         self.add_image(f"{repository}:{tag}")
 
+    def import_archive(self, data: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
+        self.add_image(f"{repository}:{tag}")
+
     # -- containers ---------------------------------------------------------------------------
 
     def container(self, name: str) -> ContainerInfo | None:
@@ -114,7 +117,7 @@ class FakeEngine:
 
     def create(self, spec: ContainerSpec) -> str:
         if spec.name in self.containers_:
-            raise DockerHelloError(f'Conflict. The container name "/{spec.name}" is already in use')
+            raise NameTaken(f"The engine has a container named {spec.name} already")
         container_id = f"{next(self._ids):064x}"
         publish = (spec.publish,) if spec.publish else ()
         self.containers_[spec.name] = ContainerInfo(
@@ -172,8 +175,8 @@ class FakeEngine:
         found = self.container(container)
         assert found is not None and found.running, f"exec in a container that does not run: {container}"
         if argv[0] == "cat":
-            content = self.files.get((found.name, argv[1]))
-            return (0, content) if content is not None else (1, f"cat: {argv[1]}: No such file or directory")
+            content = self.get_file(found.name, argv[1])
+            return (0, content.decode()) if content is not None else (1, f"cat: {argv[1]}: No such file or directory")
         if list(argv[:2]) == ["nginx", "-t"]:
             return 0, ""
         if list(argv[:3]) == ["nginx", "-s", "reload"]:
@@ -185,14 +188,26 @@ class FakeEngine:
             return 0, ""
         raise AssertionError(f"unexpected exec {argv}")
 
-    def put_file(self, container: str, directory: str, name: str, content: str, uid: int) -> None:
+    def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
         found = self.container(container)
         assert found is not None
-        self.files[(found.name, f"{directory}/{name}")] = content
+        # Kept by volume where the container has one there, as the engine keeps it.
+        spec = self.specs.get(found.name)
+        volume = next((v for v, path in (spec.volumes if spec else {}).items() if path == directory), found.name)
+        self.files[(volume, f"{directory}/{name}")] = content if isinstance(content, str) else content.decode()
+
+    def get_file(self, container: str, path: str) -> bytes | None:
+        found = self.container(container)
+        assert found is not None
+        spec = self.specs.get(found.name)
+        directory = path.rsplit("/", 1)[0]
+        volume = next((v for v, mount in (spec.volumes if spec else {}).items() if mount == directory), found.name)
+        content = self.files.get((volume, path))
+        return content.encode() if content is not None else None
 
     def has_file(self, container: str, path: str) -> bool:
         found = self.container(container)
-        return found is not None and (found.name, path) in self.files
+        return found is not None and self.get_file(found.name, path) is not None
 
     def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
         self.networks.add(name)

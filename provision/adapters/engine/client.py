@@ -26,7 +26,7 @@ from provision.adapters.engine_model import (
     parse_info,
 )
 from provision.engine import DEFAULT_TIMEOUT, EngineTarget
-from provision.errors import DockerHelloError
+from provision.errors import DockerHelloError, NameTaken
 
 ClientFactory = Callable[[EngineTarget], docker.DockerClient]
 
@@ -187,6 +187,13 @@ class Engine:
         except Exception as exc:
             raise self._errors(exc) from exc
 
+    def import_archive(self, data: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
+        """`docker import` of a filesystem tar held in memory."""
+        try:
+            self.api.import_image_from_data(data, repository=repository, tag=tag, changes=list(changes))
+        except Exception as exc:
+            raise self._errors(exc) from exc
+
     def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
         try:
             self.api.import_image_from_file(str(archive), repository=repository, tag=tag, changes=list(changes))
@@ -236,11 +243,15 @@ class Engine:
                 port_bindings={publish.container_port: (publish.host_ip, publish.host_port)} if publish else None,
                 binds={volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()} or None,
             )
-            created = self.api.create_container(
+            created = self.api.create_container(  # a name in use: 409, the engine's own atomic check
                 spec.image, name=spec.name, user=spec.user, environment=dict(spec.env) or None,
                 labels=dict(spec.labels), host_config=host_config, stop_signal="SIGTERM",
                 stop_timeout=spec.stop_timeout, ports=[publish.container_port] if publish else None,
             )  # fmt: skip
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                raise NameTaken(f"The {self.target.describe()} has a container named {spec.name} already") from exc
+            raise self._errors(exc) from exc
         except Exception as exc:
             raise self._errors(exc) from exc
         return str(created["Id"])
@@ -296,9 +307,9 @@ class Engine:
             raise self._errors(exc) from exc
         return int(code or 0), bytes(output).decode("utf-8", errors="replace")
 
-    def put_file(self, container: str, directory: str, name: str, content: str, uid: int) -> None:
-        """Write one file into the container (its volumes included), owned by `uid`."""
-        data = content.encode()
+    def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
+        """Write one file into the container (its volumes included, running or not), owned by `uid`."""
+        data = content.encode() if isinstance(content, str) else content
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             info = tarfile.TarInfo(name)
@@ -308,6 +319,20 @@ class Engine:
             self.api.put_archive(container, directory, buffer.getvalue())
         except Exception as exc:
             raise self._errors(exc) from exc
+
+    def get_file(self, container: str, path: str) -> bytes | None:
+        """A file's content from the container (its volumes included); None if missing."""
+        try:
+            stream, _ = self.api.get_archive(container, path)
+            archive = b"".join(stream)
+        except docker.errors.NotFound:
+            return None
+        except Exception as exc:
+            raise self._errors(exc) from exc
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            member = tar.next()
+            extracted = tar.extractfile(member) if member is not None else None
+            return extracted.read() if extracted is not None else None
 
     def has_file(self, container: str, path: str) -> bool:
         try:
