@@ -19,6 +19,17 @@ class SecretStore:
     def path(self, app: str) -> Path:
         return self.state_dir / "apps" / app / "secret_key"
 
+    def adopt(self, app: str, key: str) -> None:
+        """Keep `key`, the one the engine's serving release runs with (deployed from another
+        host, say), so that this host's deploys sign as that release does."""
+        path = self.path(app)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key + "\n")
+        tmp.replace(path)
+
     def secret_key(self, app: str) -> str:
         """The app's Django SECRET_KEY, generated on first use and the same ever after,
         so that redeploys keep signed data valid."""

@@ -474,8 +474,8 @@ CASES: dict[str, Case] = {
         STATE_HINT,
         env={"DOCKERHELLO_HOME": "{state_file}"},
     ),
-    "state dir is a file (releases)": Case(
-        ("releases",),
+    "state dir is a file (rollback)": Case(
+        ("rollback",),
         1,
         "Error: dockerhello's state directory {state_file} is not a directory",
         STATE_HINT,

@@ -323,3 +323,33 @@ def test_rollback_keeps_the_apps_variables_and_limits(
         256 * 2**20,
         False,
     )
+
+
+def test_two_hosts_deploying_to_one_engine_share_its_record_its_lock_and_the_apps_key(
+    dockerhello: Dockerhello, app_name: str, base_image: str, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    # A laptop and a CI runner: each its own state directory, one engine.
+    laptop = Dockerhello(environ=dockerhello.environ, state_dir=tmp_path / "laptop")
+    runner = Dockerhello(environ=dockerhello.environ, state_dir=tmp_path / "runner")
+    port = str(free_port())
+    common = ("--app", app_name, "--publish", port, "--base-image", base_image)
+    ok(laptop("deploy", str(variant(tmp_path, "v1", "Hello, World!")), *common))
+    ok(runner("deploy", str(variant(tmp_path, "v2", "Hello again, World!")), *common))
+    for host in (laptop, runner):
+        listed = json.loads(ok(host("releases", "--app", app_name, "--json")).stdout)
+        assert [r["state"] for r in listed] == ["healthy", "active"]
+    # The runner's release signs with the key the laptop's made: users stay signed in.
+    keys = {(tmp_path / h / "apps" / app_name / "secret_key").read_text() for h in ("laptop", "runner")}
+    assert len(keys) == 1
+    [container] = release_containers(docker_client, app_name)
+    assert f"SECRET_KEY={keys.pop().strip()}" in container.attrs["Config"]["Env"]
+    # A deploy the runner holds the lock for stops the laptop's, whatever host it is on.
+    labels = {"dockerhello.app": app_name, "dockerhello.role": "lock", "dockerhello.lock.host": "ci-runner-7",
+              "dockerhello.lock.pid": "4242", "dockerhello.lock.since": "2099-01-01T00:00:00Z",
+              "dockerhello.lock.holder": "pid 4242 on ci-runner-7, since 09:15:00 UTC"}  # fmt: skip
+    docker_client.containers.create("dockerhello/records:1", name=f"{app_name}-deploy-lock", labels=labels,
+                                    network_mode="none")  # fmt: skip
+    held = laptop("deploy", str(variant(tmp_path, "v3", "x")), *common, "--no-wait")
+    assert held.exit_code == 1
+    assert "Error: Another deploy of this app is running (pid 4242 on ci-runner-7, since 09:15:00 UTC)" in held.stderr
+    assert fetch(int(port))[1] == b"Hello again, World!"  # nothing was touched

@@ -38,7 +38,7 @@ from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
 from provision.services.proxy import Proxy, ProxySpec
-from provision.services.release_container import release_of, release_spec, serving_options
+from provision.services.release_container import release_spec, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 
 __all__ = ["DeployOptions", "DeployResult", "Deployer"]
@@ -100,7 +100,7 @@ class Deployer:
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
         store = self.store(project.app)
-        self.secrets.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
+        self.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
         with store.lock(options.wait_for_lock, self.console.info):
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
@@ -145,12 +145,25 @@ class Deployer:
         proxy = self.proxy.get(app)
         if proxy is None:
             raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}")
-        routed = self.proxy.current_release(app)
-        serving = next((c for c in self.proxy.releases(app) if release_of(c) == routed), None)
+        serving = self.proxy.serving(app)
         if serving is None:
             self.console.warn("no serving release to copy settings from: rolling back with the defaults")
         image = self.engine.image(serving.image_id) if serving is not None else None
         return serving_options(proxy, serving, image, health_timeout)
+
+    def secret_key(self, app: str) -> str:
+        """The app's SECRET_KEY: the one its serving release runs with, where it runs (so that
+        a deploy from another host keeps users signed in), else the one kept on this host."""
+        serving = self.proxy.serving(app)
+        running = (
+            next((e.partition("=")[2] for e in serving.env if e.startswith("SECRET_KEY=")), None) if serving else None
+        )
+        if running and running != self._local_key(app):
+            self.secrets.adopt(app, running)
+        return self.secrets.secret_key(app)
+
+    def _local_key(self, app: str) -> str | None:
+        return self.secrets.secret_key(app) if self.secrets.path(app).exists() else None
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -179,7 +192,7 @@ class Deployer:
             image = self.engine.image(release.image)
             if image is None:
                 raise DeployFailed(f"The image {release.image} is gone from the engine")
-            self.engine.create(release_spec(app, release.id, image, options, self.secrets.secret_key(app)))
+            self.engine.create(release_spec(app, release.id, image, options, self.secret_key(app)))
             created = True
             try:
                 self.engine.start(name)

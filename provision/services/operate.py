@@ -56,10 +56,11 @@ class Operator:
 
     def serving(self, app: str) -> ContainerInfo | None:
         """The release container the proxy routes to; else any of the app's."""
-        release = self.proxy.current_release(app)
+        serving = self.proxy.serving(app)
+        if serving is not None:
+            return serving
         containers = self.proxy.releases(app)
-        chosen = next((c for c in containers if c.labels.get(LABEL_RELEASE) == release), None)
-        return chosen or (containers[0] if containers else None)
+        return containers[0] if containers else None
 
     def status(self, app: str, now: datetime | None = None) -> AppStatus:
         container = self.serving(app)

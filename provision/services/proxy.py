@@ -24,6 +24,7 @@ from provision.owned import (
     APP_PORT,
     LABEL_APP,
     LABEL_PROXY_BASE,
+    LABEL_RELEASE,
     LABEL_ROLE,
     ROLE_PROXY,
     ROLE_RELEASE,
@@ -120,6 +121,13 @@ class Proxy:
     def releases(self, app: str) -> list[ContainerInfo]:
         """The app's release containers."""
         return self.engine.containers({LABEL_APP: app, LABEL_ROLE: ROLE_RELEASE})
+
+    def serving(self, app: str) -> ContainerInfo | None:
+        """The release container the proxy routes to, if any: the one rule for "serving"."""
+        routed = self.current_release(app)
+        if routed is None:
+            return None
+        return next((c for c in self.releases(app) if c.labels.get(LABEL_RELEASE) == routed), None)
 
     def ensure(self, spec: ProxySpec, bind_ip: str) -> ContainerInfo:
         """The running proxy for `spec.app`, created (routing nowhere yet) if missing."""
