@@ -4,10 +4,13 @@ dockerhello's errors."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import io
 import tarfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import docker
 import docker.errors
@@ -27,6 +30,38 @@ from provision.adapters.engine_model import (
 )
 from provision.engine import DEFAULT_TIMEOUT, EngineTarget
 from provision.errors import DockerHelloError, NameTaken
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def translated(method: Callable[Concatenate[Engine, P], T]) -> Callable[Concatenate[Engine, P], T]:
+    """Whatever the SDK or its transport raises in `method`, as dockerhello's error; the
+    method itself handles what it expects (a missing object, a name taken)."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: Engine, *args: P.args, **kwargs: P.kwargs) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except DockerHelloError:
+                raise
+            except Exception as exc:
+                raise translate(self.target, exc) from exc
+
+        return generator  # type: ignore[return-value]  # the same signature, as a generator
+
+    @functools.wraps(method)
+    def call(self: Engine, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except DockerHelloError:
+            raise
+        except Exception as exc:
+            raise translate(self.target, exc) from exc
+
+    return call  # type: ignore[return-value]  # functools.wraps' type hides the ParamSpec
+
 
 ClientFactory = Callable[[EngineTarget], docker.DockerClient]
 
@@ -94,77 +129,51 @@ class Engine:
     def connect(cls, target: EngineTarget) -> Engine:
         return cls(connect(target), target)
 
-    def _errors(self, exc: BaseException) -> DockerHelloError:
-        return translate(self.target, exc)
-
     # -- the engine itself -----------------------------------------------------------------
 
+    @translated
     def info(self) -> EngineInfo:
-        try:
-            return parse_info(self.api.info(), self.api.version())
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        return parse_info(self.api.info(), self.api.version())
 
     # -- images ---------------------------------------------------------------------------------
 
+    @translated
     def image(self, reference: str) -> ImageInfo | None:
         try:
             return parse_image(self.api.inspect_image(reference))
-        except docker.errors.ImageNotFound:
+        except docker.errors.NotFound:  # ImageNotFound is one
             return None
-        except docker.errors.NotFound:
-            return None
-        except Exception as exc:
-            raise self._errors(exc) from exc
 
+    @translated
     def images(self, repository: str) -> list[ImageInfo]:
         """The images of one repository (`docker images REPOSITORY`), fully inspected."""
-        try:
-            listed = self.api.images(name=repository)
-            return [parse_image(self.api.inspect_image(item["Id"])) for item in listed]
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        listed = self.api.images(name=repository)
+        return [parse_image(self.api.inspect_image(item["Id"])) for item in listed]
 
-    def images_labelled(self, label: str) -> list[ImageInfo]:
-        try:
-            return [
-                parse_image(self.api.inspect_image(item["Id"])) for item in self.api.images(filters={"label": label})
-            ]
-        except Exception as exc:
-            raise self._errors(exc) from exc
-
+    @translated
     def tag(self, image: str, repository: str, tag: str) -> None:
-        try:
-            self.api.tag(image, repository, tag)
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        self.api.tag(image, repository, tag)
 
+    @translated
     def remove_image(self, reference: str, force: bool = False) -> bool:
         """False when it was not there; an image in use is the engine's refusal."""
         try:
             self.api.remove_image(reference, force=force)
-        except docker.errors.ImageNotFound:
-            return False
         except docker.errors.NotFound:
             return False
-        except Exception as exc:
-            raise self._errors(exc) from exc
         return True
 
+    @translated
     def prune_dangling_images(self) -> tuple[list[str], int]:
-        try:
-            pruned = self.api.prune_images(filters={"dangling": True})
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        pruned = self.api.prune_images(filters={"dangling": True})
         deleted = [str(d["Deleted"]) for d in pruned.get("ImagesDeleted") or [] if d.get("Deleted")]
         return deleted, int(pruned.get("SpaceReclaimed") or 0)
 
+    @translated
     def prune_build_cache(self) -> int:
-        try:
-            return int(self.api.prune_builds().get("SpaceReclaimed") or 0)
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        return int(self.api.prune_builds().get("SpaceReclaimed") or 0)
 
+    @translated
     def build(
         self, tag: str, labels: Mapping[str, str], buildargs: Mapping[str, str] | None = None,
         path: Path | None = None, context: bytes | None = None,
@@ -172,59 +181,50 @@ class Engine:
         """Build from a directory (`path`) or a tar `context`, streaming as it goes (the
         high-level build only returns at the end). No intermediate container is left, even
         by a failed step."""
-        try:
-            stream = self.api.build(
-                path=str(path) if path is not None else None,
-                fileobj=io.BytesIO(context) if context is not None else None,
-                custom_context=context is not None,
-                tag=tag, buildargs=dict(buildargs) if buildargs else None, labels=dict(labels),
-                rm=True, forcerm=True, decode=True,
-            )  # fmt: skip
-            for chunk in stream:
-                event = parse_build_chunk(chunk)
-                if event is not None:
-                    yield event
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        stream = self.api.build(
+            path=str(path) if path is not None else None,
+            fileobj=io.BytesIO(context) if context is not None else None,
+            custom_context=context is not None,
+            tag=tag, buildargs=dict(buildargs) if buildargs else None, labels=dict(labels),
+            rm=True, forcerm=True, decode=True,
+        )  # fmt: skip
+        for chunk in stream:
+            event = parse_build_chunk(chunk)
+            if event is not None:
+                yield event
 
+    @translated
     def import_archive(self, data: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
         """`docker import` of a filesystem tar held in memory."""
-        try:
-            self.api.import_image_from_data(data, repository=repository, tag=tag, changes=list(changes))
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        self.api.import_image_from_data(data, repository=repository, tag=tag, changes=list(changes))
 
+    @translated
     def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
-        try:
-            self.api.import_image_from_file(str(archive), repository=repository, tag=tag, changes=list(changes))
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        self.api.import_image_from_file(str(archive), repository=repository, tag=tag, changes=list(changes))
 
     # -- containers ---------------------------------------------------------------------------
 
+    @translated
     def container(self, name: str) -> ContainerInfo | None:
         try:
             return parse_container(self.api.inspect_container(name))
         except docker.errors.NotFound:
             return None
-        except Exception as exc:
-            raise self._errors(exc) from exc
 
+    @translated
     def containers(self, labels: Mapping[str, str] | None = None, running_only: bool = False) -> list[ContainerInfo]:
         """Containers with all of `labels`, fully inspected (a listing has no State)."""
         filters = {"label": [f"{key}={value}" for key, value in (labels or {}).items()]} if labels else None
-        try:
-            listed = self.api.containers(all=not running_only, filters=filters)
-            found = []
-            for item in listed:
-                try:
-                    found.append(parse_container(self.api.inspect_container(item["Id"])))
-                except docker.errors.NotFound:  # removed between the listing and now
-                    continue
-            return found
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        listed = self.api.containers(all=not running_only, filters=filters)
+        found = []
+        for item in listed:
+            try:
+                found.append(parse_container(self.api.inspect_container(item["Id"])))
+            except docker.errors.NotFound:  # removed between the listing and now
+                continue
+        return found
 
+    @translated
     def create(self, spec: ContainerSpec) -> str:
         """The new container's id. The low-level API: the high-level create() takes no
         stop_timeout, which makes a plain `docker stop` wait for a graceful shutdown too."""
@@ -251,62 +251,52 @@ class Engine:
         except docker.errors.APIError as exc:
             if exc.status_code == 409:
                 raise NameTaken(f"The {self.target.describe()} has a container named {spec.name} already") from exc
-            raise self._errors(exc) from exc
-        except Exception as exc:
-            raise self._errors(exc) from exc
+            raise
         return str(created["Id"])
 
+    @translated
     def start(self, container: str) -> None:
-        try:
-            self.api.start(container)
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        self.api.start(container)
 
+    @translated
     def stop(self, container: str, timeout: int) -> None:
         try:
             self.api.stop(container, timeout=timeout)
         except docker.errors.NotFound:
             return
-        except Exception as exc:
-            raise self._errors(exc) from exc
 
+    @translated
     def remove(self, container: str, force: bool = False) -> bool:
         """False when it was not there (already gone is as good as removed)."""
         try:
             self.api.remove_container(container, force=force)
         except docker.errors.NotFound:
             return False
-        except Exception as exc:
-            raise self._errors(exc) from exc
         return True
 
+    @translated
     def logs(self, container: str, tail: int) -> list[str]:
         """The last `tail` lines; none for a container that is gone."""
         try:
             raw = self.api.logs(container, tail=tail)
         except docker.errors.NotFound:
             return []
-        except Exception as exc:
-            raise self._errors(exc) from exc
         return bytes(raw).decode("utf-8", errors="replace").splitlines()
 
+    @translated
     def follow_logs(self, container: str, tail: int) -> Iterator[str]:
-        try:
-            for chunk in self.api.logs(container, stream=True, follow=True, tail=tail):
-                yield bytes(chunk).decode("utf-8", errors="replace")
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        for chunk in self.api.logs(container, stream=True, follow=True, tail=tail):
+            yield bytes(chunk).decode("utf-8", errors="replace")
 
+    @translated
     def exec(self, container: str, argv: Sequence[str]) -> tuple[int, str]:
         """Run `argv` in the container; its exit code and output (both streams)."""
-        try:
-            created = self.api.exec_create(container, list(argv))
-            output = self.api.exec_start(created["Id"])
-            code = self.api.exec_inspect(created["Id"]).get("ExitCode")
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        created = self.api.exec_create(container, list(argv))
+        output = self.api.exec_start(created["Id"])
+        code = self.api.exec_inspect(created["Id"]).get("ExitCode")
         return int(code or 0), bytes(output).decode("utf-8", errors="replace")
 
+    @translated
     def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
         """Write one file into the container (its volumes included, running or not), owned by `uid`."""
         data = content.encode() if isinstance(content, str) else content
@@ -315,11 +305,9 @@ class Engine:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.uid, info.gid = len(data), 0o644, uid, uid
             tar.addfile(info, io.BytesIO(data))
-        try:
-            self.api.put_archive(container, directory, buffer.getvalue())
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        self.api.put_archive(container, directory, buffer.getvalue())
 
+    @translated
     def get_file(self, container: str, path: str) -> bytes | None:
         """A file's content from the container (its volumes included); None if missing."""
         try:
@@ -327,31 +315,27 @@ class Engine:
             archive = b"".join(stream)
         except docker.errors.NotFound:
             return None
-        except Exception as exc:
-            raise self._errors(exc) from exc
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             member = tar.next()
             extracted = tar.extractfile(member) if member is not None else None
             return extracted.read() if extracted is not None else None
 
+    @translated
     def has_file(self, container: str, path: str) -> bool:
         try:
             self.api.get_archive(container, path)
         except docker.errors.NotFound:
             return False
-        except Exception as exc:
-            raise self._errors(exc) from exc
         return True
 
     # -- networks and volumes -------------------------------------------------------------------
 
+    @translated
     def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
-        try:
-            if not self.api.networks(names=[name]):
-                self.api.create_network(name, driver="bridge", labels=dict(labels))
-        except Exception as exc:
-            raise self._errors(exc) from exc
+        if not self.api.networks(names=[name]):
+            self.api.create_network(name, driver="bridge", labels=dict(labels))
 
+    @translated
     def remove_network(self, name: str) -> None:
         try:
             for network in self.api.networks(names=[name]):
@@ -359,13 +343,10 @@ class Engine:
                     self.api.remove_network(network["Id"])
         except docker.errors.NotFound:
             return
-        except Exception as exc:
-            raise self._errors(exc) from exc
 
+    @translated
     def remove_volume(self, name: str) -> None:
         try:
             self.api.remove_volume(name, force=True)
         except docker.errors.NotFound:
             return
-        except Exception as exc:
-            raise self._errors(exc) from exc
