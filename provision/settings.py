@@ -253,16 +253,22 @@ def options(command: F) -> F:
     return command
 
 
+def given_by(ctx: click.Context) -> dict[str, Any]:
+    """The settings the command line or a DOCKERHELLO_* variable gave, and only those: a value
+    of None can be given too (`--memory ""`: no limit), so presence, not value, says given."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return {name: ctx.params[name] for name in DECLARATIONS if ctx.get_parameter_source(name) in sources}
+
+
 def merge(given: Mapping[str, Any], config: ProjectConfig) -> DeploySettings:
-    """Flags and variables (`given`, None or empty where not given) over the project's file
-    over the defaults. The file's values pass the same rules as the flags'."""
+    """Flags and variables (`given`: what `given_by` found) over the project's file over the
+    defaults. The file's values pass the same rules as the flags'."""
     values: dict[str, Any] = {}
     for name, declaration in DECLARATIONS.items():
-        value = given.get(name)
         if name == "env" and name in config.values:  # a table of its own, under --env
             values["env_table"] = _from_file(name, declaration, config)
-        if value is not None and value != ():
-            values[name] = tuple(value) if declaration.multiple else value
+        if name in given:
+            values[name] = tuple(given[name]) if declaration.multiple else given[name]
         elif name in config.values and name != "env":
             values[name] = _from_file(name, declaration, config)
     if given.get("env_file") and "env_file" in config.values:  # --env-file adds to the file's

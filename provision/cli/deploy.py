@@ -19,7 +19,7 @@ from provision.cli.params import PROJECT_DIR, machine_option
 @machine_option
 @click.option("--no-wait", is_flag=True, help="If another deploy of the app runs, stop instead of waiting.")
 @pass_app
-def deploy(app: App, /, path: Path, machine_name: str | None, no_wait: bool, **given: Any) -> None:
+def deploy(app: App, /, path: Path, machine_name: str | None, no_wait: bool, **_: Any) -> None:
     """Build the image of the project at PATH and switch the app to it once it is healthy.
 
     \b
@@ -40,7 +40,7 @@ def deploy(app: App, /, path: Path, machine_name: str | None, no_wait: bool, **g
     from provision.project import load_project
     from provision.services.deploy import DeployOptions  # loads the SDK: not at start-up
 
-    chosen = settings.load(path, given)
+    chosen = settings.load(path, settings.given_by(click.get_current_context()))
     project = load_project(path, chosen.app)
     target = app.engine_target(machine_name)
     options = DeployOptions.from_settings(chosen, wait_for_lock=not no_wait)

@@ -27,7 +27,7 @@ from provision.defaults import DEFAULT_MACHINE
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the URL in a browser at the end.")
 @pass_app
-def up(app: App, /, path: Path, machine_name: str, open_browser: bool, **given: Any) -> None:
+def up(app: App, /, path: Path, machine_name: str, open_browser: bool, **_: Any) -> None:
     """Machine, deploy, port forward: the whole tutorial in one command.
 
     \b
@@ -39,7 +39,7 @@ def up(app: App, /, path: Path, machine_name: str, open_browser: bool, **given: 
     """
     from provision.services.machines import MachineSpec
 
-    chosen = settings.load(path, given)
+    chosen = settings.load(path, settings.given_by(click.get_current_context()))
     result = app.up().run(path, chosen, MachineSpec(name=machine_name))
     app.console.info(f"Up{f' on machine {result.machine}' if result.machine else ' on the local engine'}.")
     app.console.result(result.url)

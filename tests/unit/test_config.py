@@ -25,8 +25,7 @@ def project(tmp_path: Path, pyproject: str | None = None, dedicated: str | None 
 def settings(path: Path, *args: str) -> dict[str, object]:
     """The settings a `dockerhello deploy PATH ARGS...` would use, by name."""
     ctx = deploy.make_context("deploy", [str(path), *args])
-    given = {k: v for k, v in ctx.params.items() if k in deploy_settings.DECLARATIONS}
-    return vars(deploy_settings.load(path, given))
+    return vars(deploy_settings.load(path, deploy_settings.given_by(ctx)))
 
 
 def test_precedence_flag_over_variable_over_file_over_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,3 +92,13 @@ def test_a_bad_env_file_line_is_named_without_its_value(tmp_path: Path) -> None:
         parse_env_file(env)
     assert raised.value.message == f"{env}:2: expected NAME=VALUE"
     assert "s3cret" not in str(raised.value.message) + str(raised.value.hint)
+
+
+def test_a_flag_can_give_no_limit_over_the_files_limit(tmp_path: Path) -> None:
+    # `--memory ""` gives None, which is a value: it must not fall back to the file's or the default.
+    path = project(tmp_path, dedicated='memory = "300m"\ncpus = 0.5\n')
+    assert (settings(path)["memory"], settings(path)["cpus"]) == (300 * 2**20, 0.5)
+    assert (settings(path, "--memory", "", "--cpus", "0")["memory"], settings(path, "--cpus", "0")["cpus"]) == (
+        None,
+        None,
+    )
