@@ -9,9 +9,7 @@ Collaborators are made when a command first asks for them, and their modules loa
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provision import validators
@@ -20,6 +18,9 @@ from provision.defaults import DEFAULT_MACHINE
 from provision.errors import DockerHelloError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
     from provision.adapters.docker_machine import DockerMachine
     from provision.adapters.engine import Engine
     from provision.adapters.vboxmanage import VBoxManage
@@ -50,6 +51,8 @@ def _connect(target: EngineTarget) -> Engine:
 
 def default_state_dir(environ: Mapping[str, str]) -> Path:
     """DOCKERHELLO_HOME, else $XDG_STATE_HOME/dockerhello, else ~/.local/state/dockerhello."""
+    from pathlib import Path  # every command loads this module; pathlib is not needed for --help
+
     if environ.get("DOCKERHELLO_HOME"):
         return Path(environ["DOCKERHELLO_HOME"])
     home = Path(environ.get("HOME") or os.path.expanduser("~"))

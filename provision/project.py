@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provision import validators
 from provision.errors import DockerHelloError
 from provision.validators import Publish
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["Project", "Publish", "load_app_name", "load_project"]
 

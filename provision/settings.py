@@ -12,8 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +20,9 @@ from provision import validators
 from provision.config import ProjectConfig, load_config, parse_env_file
 from provision.errors import DockerHelloError
 from provision.validators import Publish
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,8 +58,9 @@ class Declaration:
 
 
 def setting(declaration: Declaration) -> Any:
-    """A field of DeploySettings: its default is the declaration's, parsed by its own rule."""
-    return field(default=declaration.typed_default(), metadata={"setting": declaration})
+    """A field of DeploySettings: its default is the declaration's, parsed by its own rule
+    when a value is made (not at import: every command would pay for it at start-up)."""
+    return field(default_factory=declaration.typed_default, metadata={"setting": declaration})
 
 
 @dataclass(frozen=True)

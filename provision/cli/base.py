@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +10,9 @@ from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.params import DEBIAN_SUITE, IMAGE, MIRROR, READABLE_FILE
 from provision.defaults import DEFAULT_SUITE, base_image_tag
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @cli.group()

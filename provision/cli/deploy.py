@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +10,9 @@ from provision import settings
 from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.params import PROJECT_DIR, machine_option
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @cli.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -14,6 +13,8 @@ from provision.cli.render import table, to_json
 from provision.project import load_app_name
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     pass
 
 APP = app_option

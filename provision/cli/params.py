@@ -7,13 +7,15 @@ runs; values from DOCKERHELLO_* variables and the project file pass the same typ
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Generic, TypeVar
+import os
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import click
 
 from provision import validators
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 T = TypeVar("T")
 
@@ -57,9 +59,19 @@ MIRROR = Validated("mirror", validators.mirror, "URL")
 IPV4 = Validated("IPv4 address", validators.ipv4_host, "IP")
 HOSTONLY_CIDR = Validated("CIDR", validators.hostonly_cidr, "CIDR")
 
+
+class PathParam(click.Path):
+    """click.Path handing out a pathlib.Path, loaded when a value comes, not at start-up."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import pathlib
+
+        return pathlib.Path(os.fsdecode(super().convert(value, param, ctx)))
+
+
 # A file dockerhello reads: it must exist and be a file; its content is checked when read.
-READABLE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-PROJECT_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+READABLE_FILE = PathParam(exists=True, dir_okay=False)
+PROJECT_DIR = PathParam(exists=True, file_okay=False)
 
 # Options that several commands take, each declared once.
 machine_option = click.option(

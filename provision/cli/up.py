@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +11,9 @@ from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.params import MACHINE_NAME, PROJECT_DIR
 from provision.defaults import DEFAULT_MACHINE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @cli.command()
