@@ -7,6 +7,7 @@ a suite that silently skipped its end-to-end tests would pass without testing an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -98,23 +99,33 @@ def dockerhello(tmp_path: Path) -> Dockerhello:
     return Dockerhello(environ=environ, state_dir=tmp_path / "state")
 
 
+def remove_app(client: docker.DockerClient, name: str) -> None:
+    """Everything of the app on the engine: containers (record and lock included), network,
+    images (a proxy built on one of them first: it is that image's child), then volumes.
+    Each removal on its own: one that fails does not leave the rest behind."""
+    suppress = contextlib.suppress(docker.errors.APIError)
+    for container in client.containers.list(all=True, filters={"label": f"dockerhello.app={name}"}):
+        with suppress:
+            container.remove(force=True)
+    for network in client.networks.list(names=[f"dockerhello-{name}"]):
+        with suppress:
+            network.remove()
+    children = [i for i in client.images.list(filters={"label": "dockerhello.proxy-base"})
+                if i.labels.get("dockerhello.proxy-base", "").startswith(f"{name}:")]  # fmt: skip
+    for image in [*children, *client.images.list(name=name)]:
+        with suppress:
+            client.images.remove(image.id or "", force=True)
+    for volume in client.volumes.list(filters={"name": name}):
+        with suppress:
+            volume.remove(force=True)
+
+
 @pytest.fixture
 def app_name(docker_client: docker.DockerClient) -> Iterator[str]:
-    """A unique app name whose containers and images are removed after the test."""
+    """A unique app name whose containers, images and volumes are removed after the test."""
     name = f"dhtest-{uuid.uuid4().hex[:8]}"
     yield name
-    for container in docker_client.containers.list(all=True, filters={"label": f"dockerhello.app={name}"}):
-        container.remove(force=True)
-    for network in docker_client.networks.list(names=[f"dockerhello-{name}"]):
-        network.remove()
-    for volume in docker_client.volumes.list(filters={"name": name}):
-        volume.remove(force=True)
-    # A proxy built on one of the app's images goes first: it is that image's child.
-    for image in docker_client.images.list(filters={"label": "dockerhello.proxy-base"}):
-        if image.labels.get("dockerhello.proxy-base", "").startswith(f"{name}:"):
-            docker_client.images.remove(image.id or "", force=True)
-    for image in docker_client.images.list(name=name):
-        docker_client.images.remove(image.id or "", force=True)
+    remove_app(docker_client, name)
 
 
 def app_containers(client: docker.DockerClient, app: str) -> list[str]:

@@ -13,7 +13,15 @@ from click.testing import CliRunner
 
 from provision.app import App
 from provision.cli import cli
-from tests.conftest import REPO, MachineWorld, copy_project, dockerhello_in, free_port, release_containers
+from tests.conftest import (
+    REPO,
+    MachineWorld,
+    copy_project,
+    dockerhello_in,
+    free_port,
+    release_containers,
+    remove_app,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -115,14 +123,7 @@ def test_up_and_deploy_give_the_container_the_same_settings(
                 "on base": layers(config["Image"])[: len(layers(base_image))] == layers(base_image),
             }  # fmt: skip
         finally:
-            for leftover in docker_client.containers.list(all=True, filters={"label": f"dockerhello.app={app}"}):
-                leftover.remove(force=True)
-            for network in docker_client.networks.list(names=[f"dockerhello-{app}"]):
-                network.remove()
-            for image in docker_client.images.list(name=app):
-                docker_client.images.remove(image.id or "", force=True)
-            for volume in docker_client.volumes.list(filters={"name": app}):
-                volume.remove(force=True)
+            remove_app(docker_client, app)
     assert seen["deploy"] == seen["up"]
     # The file's table, then its env_file, then --env (the flag replaces the variable), as the
     # README's order says; built on the file's base image.

@@ -111,7 +111,11 @@ def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, f
 @APP
 @PATH
 @MACHINE
-@click.option("--images", is_flag=True, help="Remove the app's images too (default: kept, for a later rollback).")
+@click.option(
+    "--images",
+    is_flag=True,
+    help="Remove everything of the app: its images and its release record too (default: kept, for a later rollback).",
+)
 @pass_app
 def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool) -> None:
     """Stop and remove the app's containers (proxy and releases) and network."""

@@ -10,7 +10,7 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.owned import LABEL_RELEASE
+from provision.owned import LABEL_RELEASE, records_name, records_volume
 from provision.services.proxy import Proxy, published
 from provision.services.releases import ReleaseState, ReleaseStore
 
@@ -97,7 +97,8 @@ class Operator:
             yield "".join(line + "\n" for line in self.engine.logs(container.id, tail))
 
     def down(self, app: str, images: bool) -> list[str]:
-        """Stop and remove the app's containers, network and route; images only if asked."""
+        """Stop and remove the app's containers, network and route. With `images`, everything
+        of the app goes: its images and its release record too (nothing is left to roll back to)."""
         removed = []
         for container in self.proxy.releases(app):
             self.engine.stop(container.id, STOP_TIMEOUT)
@@ -109,6 +110,11 @@ class Operator:
             for image in self.engine.images(app):
                 if self.engine.remove_image(image.id, force=True):
                     removed.extend(image.tags)
+        if images:
+            if self.engine.remove(records_name(app), force=True):
+                removed.append(records_name(app))
+            self.engine.remove_volume(records_volume(app))
+            return removed
         active = self.store.active()
         if active is not None:
             self.store.mark(active.id, ReleaseState.HEALTHY, "taken down")

@@ -62,6 +62,10 @@ class FakeEngine:
         return [i for i in unique.values() if any(t.split(":")[0] == repository for t in i.tags)]
 
     def tag(self, image: str, repository: str, tag: str) -> None:
+        reference = f"{repository}:{tag}"
+        for key, held in list(self.images_.items()):  # a tag names one image: it moves
+            if reference in held.tags:
+                self.images_[key] = replace(held, tags=tuple(t for t in held.tags if t != reference))
         found = self.images_[image]
         updated = replace(found, tags=(*found.tags, f"{repository}:{tag}"))
         for key in [k for k, v in self.images_.items() if v.id == found.id]:

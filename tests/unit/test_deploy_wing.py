@@ -327,6 +327,10 @@ def test_status_logs_down_and_prune(world: World) -> None:
     assert [c.name for c in world.engine.containers()] == ["shop-records"] and world.engine.networks == set()
     assert world.records() == {first: ReleaseState.HEALTHY, second: ReleaseState.HEALTHY}
     assert ops.status(APP).state == "not deployed"
+    assert sorted(ops.down(APP, images=True)) == sorted(
+        [f"shop:{first}", f"shop:{second}", "shop:latest", "shop-records"]
+    )
+    assert world.engine.containers() == [] and world.records() == {}
     with pytest.raises(DockerHelloError) as none:
         list(ops.logs(APP, follow=False, tail=10))
     assert none.value.message == "shop is not deployed on the Docker engine at unix:///var/run/docker.sock"
