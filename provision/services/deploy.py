@@ -100,7 +100,7 @@ class Deployer:
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
         store = self.store(project.app)
-        self.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
+        key = self.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
         with store.lock(options.wait_for_lock, self.console.info):
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
@@ -113,7 +113,7 @@ class Deployer:
             except BaseException as exc:
                 store.mark(release.id, ReleaseState.FAILED, f"build: {_reason(exc)}")
                 raise
-            return self._release(project.app, release, options, store, proxy_base=built_on)
+            return self._release(project.app, release, options, store, key, proxy_base=built_on)
 
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
@@ -138,7 +138,7 @@ class Deployer:
                 )
             self.console.step(f"Rolling {app} back to release {release.id}")
             self.preflight(app, options)
-            return self._release(app, release, options, store, rollback=True)
+            return self._release(app, release, options, store, self.secret_key(app), rollback=True)
 
     def serving_options(self, app: str, health_timeout: float) -> DeployOptions:
         """The run settings of the release that serves, read back from the engine."""
@@ -158,12 +158,11 @@ class Deployer:
         running = (
             next((e.partition("=")[2] for e in serving.env if e.startswith("SECRET_KEY=")), None) if serving else None
         )
-        if running and running != self._local_key(app):
+        kept = self.secrets.secret_key(app) if self.secrets.path(app).exists() else None
+        if running and running != kept:
             self.secrets.adopt(app, running)
-        return self.secrets.secret_key(app)
-
-    def _local_key(self, app: str) -> str | None:
-        return self.secrets.secret_key(app) if self.secrets.path(app).exists() else None
+            return running
+        return kept or self.secrets.secret_key(app)  # made on first use
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -177,6 +176,7 @@ class Deployer:
         release: Release,
         options: DeployOptions,
         store: ReleaseStore,
+        secret_key: str,
         rollback: bool = False,
         proxy_base: str | None = None,
     ) -> DeployResult:
@@ -192,7 +192,7 @@ class Deployer:
             image = self.engine.image(release.image)
             if image is None:
                 raise DeployFailed(f"The image {release.image} is gone from the engine")
-            self.engine.create(release_spec(app, release.id, image, options, self.secret_key(app)))
+            self.engine.create(release_spec(app, release.id, image, options, secret_key))
             created = True
             try:
                 self.engine.start(name)

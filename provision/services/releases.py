@@ -154,12 +154,12 @@ class ReleaseStore:
     def images_to_keep(self, keep: int) -> set[str]:
         """The last `keep` releases' images, plus always the serving release's and the one a
         plain `rollback` would go back to, however old."""
-        releases = self.load()
+        releases = self.load()  # once: the record is read through the engine
         kept = {r.image for r in releases[-keep:]}
         kept |= {r.image for r in releases if r.state is ReleaseState.ACTIVE}
-        previous = self.previous_healthy()
-        if previous is not None:
-            kept.add(previous.image)
+        healthy = [r for r in releases if r.state is ReleaseState.HEALTHY]
+        if healthy:
+            kept.add(healthy[-1].image)  # what previous_healthy() gives
         return kept
 
     def prune_images(self, engine: Engine, keep: int) -> tuple[list[str], int]:
