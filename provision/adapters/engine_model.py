@@ -43,6 +43,18 @@ class ContainerInfo:
     security_opt: tuple[str, ...]
     memory: int | None  # bytes
     nano_cpus: int | None
+    addresses: Mapping[str, str] = field(default_factory=dict)  # network name -> IPv4 address
+    healthcheck: tuple[str, ...] = ()  # the HEALTHCHECK's test as argv; () without one
+
+    @property
+    def health_argv(self) -> tuple[str, ...]:
+        """The health check as a command to exec: ("CMD", argv...) or ("CMD-SHELL", line)."""
+        kind, *rest = self.healthcheck or ("NONE",)
+        if kind == "CMD" and rest:
+            return tuple(rest)
+        if kind == "CMD-SHELL" and rest:
+            return ("/bin/sh", "-c", rest[0])
+        return ()
 
     @property
     def exited(self) -> bool:
@@ -66,6 +78,9 @@ class EngineInfo:
     memory: int  # bytes
     version: str
     api_version: str
+    # Whether a container on the host network listens on the host the user reaches: not on
+    # Docker Desktop (its host is a VM's) nor a rootless engine (its host is a namespace's).
+    host_network_is_host: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,15 @@ class ContainerSpec:
     publish: PortBinding | None = None
     volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> path in the container
     restart: str = "unless-stopped"
+    ipv4_address: str | None = None  # on `network`, which must have a subnet of dockerhello's choosing
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    name: str
+    subnet: str | None  # "172.19.0.0/16"
+    gateway: str | None
+    labels: Mapping[str, str]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -134,6 +158,23 @@ def parse_container(data: Mapping[str, Any]) -> ContainerInfo:
         security_opt=tuple(host.get("SecurityOpt") or ()),
         memory=int(host["Memory"]) if host.get("Memory") else None,
         nano_cpus=int(host["NanoCpus"]) if host.get("NanoCpus") else None,
+        addresses={
+            str(name): str(_dict(endpoint).get("IPAddress") or "")
+            for name, endpoint in _dict(_dict(data.get("NetworkSettings")).get("Networks")).items()
+        },
+        healthcheck=tuple(str(part) for part in _dict(config.get("Healthcheck")).get("Test") or ()),
+    )
+
+
+def parse_network(data: Mapping[str, Any]) -> NetworkInfo:
+    """`docker network inspect NETWORK`, one object of it."""
+    config = next(iter(_dict(data.get("IPAM")).get("Config") or []), None)
+    pool = _dict(config)
+    return NetworkInfo(
+        name=str(data.get("Name", "")),
+        subnet=str(pool["Subnet"]) if pool.get("Subnet") else None,
+        gateway=str(pool["Gateway"]) if pool.get("Gateway") else None,
+        labels=dict(data.get("Labels") or {}),
     )
 
 
@@ -158,6 +199,8 @@ def parse_info(info: Mapping[str, Any], version: Mapping[str, Any]) -> EngineInf
         memory=int(info.get("MemTotal") or 0),
         version=str(version.get("Version", "")),
         api_version=str(version.get("ApiVersion", "")),
+        host_network_is_host=str(info.get("OperatingSystem") or "") != "Docker Desktop"
+        and not any("rootless" in str(option) for option in info.get("SecurityOptions") or ()),
     )
 
 

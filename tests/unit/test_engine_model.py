@@ -36,6 +36,15 @@ def test_a_release_container() -> None:
     assert (release.memory, release.nano_cpus, release.port_bindings) == (512 * 2**20, 10**9, ())
     assert "SECRET_KEY=<redacted>" in release.env
     assert release.started_at.startswith("2026-11-25T13:33:5")
+    assert release.addresses == {"dockerhello-dhtest-2377de8b": "172.31.0.3"}
+    # The image's HEALTHCHECK, as dockerhello runs it while Docker still says "starting".
+    assert release.health_argv[:2] == ("python", "-c") and "/healthz" in release.health_argv[2]
+
+
+def test_a_health_check_in_shell_form_or_none() -> None:
+    shell = parse_container({"Config": {"Healthcheck": {"Test": ["CMD-SHELL", "curl -f localhost || exit 1"]}}})
+    none = parse_container({"Config": {"Healthcheck": {"Test": ["NONE"]}}})
+    assert (shell.health_argv, none.health_argv) == (("/bin/sh", "-c", "curl -f localhost || exit 1"), ())
 
 
 def test_the_proxy_container_and_its_published_address() -> None:
@@ -84,3 +93,10 @@ def test_parsers_take_what_an_old_or_odd_engine_leaves_out() -> None:
     bare = parse_container({"Id": "x", "Name": "/y"})
     assert (bare.name, bare.status, bare.health, bare.env, bare.port_bindings) == ("y", "", None, (), ())
     assert parse_image({}).tags == ()
+
+
+def test_the_engine_info_says_where_the_host_network_is() -> None:
+    assert parse_info(recorded("info.json"), recorded("version.json")).host_network_is_host
+    assert not parse_info({"OperatingSystem": "Docker Desktop"}, {}).host_network_is_host
+    rootless = {"OperatingSystem": "Ubuntu 24.04", "SecurityOptions": ["name=seccomp,profile=default", "name=rootless"]}
+    assert not parse_info(rootless, {}).host_network_is_host

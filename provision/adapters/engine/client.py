@@ -15,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import docker
 import docker.errors
 import docker.tls
+import docker.types
 
 from provision.adapters.engine.errors import translate
 from provision.adapters.engine_model import (
@@ -23,10 +24,12 @@ from provision.adapters.engine_model import (
     ContainerSpec,
     EngineInfo,
     ImageInfo,
+    NetworkInfo,
     parse_build_chunk,
     parse_container,
     parse_image,
     parse_info,
+    parse_network,
 )
 from provision.engine import DEFAULT_TIMEOUT, EngineTarget
 from provision.errors import DockerHelloError, NameTaken
@@ -243,10 +246,18 @@ class Engine:
                 port_bindings={publish.container_port: (publish.host_ip, publish.host_port)} if publish else None,
                 binds={volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()} or None,
             )
+            networking = (  # a dict of endpoint configs, whatever the stub says
+                self.api.create_networking_config(
+                    {spec.network: self.api.create_endpoint_config(ipv4_address=spec.ipv4_address)}  # type: ignore[arg-type]
+                )
+                if spec.ipv4_address
+                else None
+            )
             created = self.api.create_container(  # a name in use: 409, the engine's own atomic check
                 spec.image, name=spec.name, user=spec.user, environment=dict(spec.env) or None,
                 labels=dict(spec.labels), host_config=host_config, stop_signal="SIGTERM",
                 stop_timeout=spec.stop_timeout, ports=[publish.container_port] if publish else None,
+                networking_config=networking,
             )  # fmt: skip
         except docker.errors.APIError as exc:
             if exc.status_code == 409:
@@ -331,9 +342,38 @@ class Engine:
     # -- networks and volumes -------------------------------------------------------------------
 
     @translated
-    def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
-        if not self.api.networks(names=[name]):
-            self.api.create_network(name, driver="bridge", labels=dict(labels))
+    def network(self, name: str) -> NetworkInfo | None:
+        for listed in self.api.networks(names=[name]):
+            if listed.get("Name") == name:  # the filter matches a part of the name too
+                try:
+                    return parse_network(self.api.inspect_network(listed["Id"]))
+                except docker.errors.NotFound:
+                    return None
+        return None
+
+    @translated
+    def create_network(self, name: str, labels: Mapping[str, str]) -> NetworkInfo:
+        """A bridge network whose subnet is the engine's choice but written down as the user's,
+        which is what lets a container have a fixed address on it: the engine refuses one on a
+        subnet it picked itself. So: let it pick, note the pick, and create it again with it."""
+        picked = parse_network(self.api.inspect_network(self.api.create_network(name, driver="bridge")["Id"]))
+        self.api.remove_network(name)
+        pool = docker.types.IPAMPool(subnet=picked.subnet, gateway=picked.gateway)
+        created = self.api.create_network(
+            name, driver="bridge", labels=dict(labels), ipam=docker.types.IPAMConfig(pool_configs=[pool])
+        )
+        return parse_network(self.api.inspect_network(created["Id"]))
+
+    @translated
+    def connect_network(self, network: str, container: str, ipv4_address: str | None = None) -> None:
+        self.api.connect_container_to_network(container, network, ipv4_address=ipv4_address)
+
+    @translated
+    def disconnect_network(self, network: str, container: str) -> None:
+        try:
+            self.api.disconnect_container_from_network(container, network, force=True)
+        except docker.errors.NotFound:
+            return
 
     @translated
     def remove_network(self, name: str) -> None:
