@@ -11,12 +11,19 @@ LABEL_ROLE = "dockerhello.role"  # "proxy" or "release"
 LABEL_RELEASE = "dockerhello.release"  # the release id, on its image and container
 LABEL_GIT = "dockerhello.git"  # the release's commit, on its image
 LABEL_PROXY_BASE = "dockerhello.proxy-base"  # on a proxy image: the base it was built on
+LABEL_PUBLISH = "dockerhello.publish"  # on the proxy: the address it serves the app on
+LABEL_SLOTS = "dockerhello.slots"  # on the app's network and proxy: the slot layout (below)
 
 ROLE_PROXY = "proxy"
 ROLE_RELEASE = "release"
 
 APP_PORT = 8000  # where a release's server listens, and the proxy's own port inside it
 ROUTE_DIR = "/var/lib/dockerhello-proxy"  # the proxy's route, on its volume
+
+# A release runs in one of two slots: fixed addresses on the app's network that the proxy's
+# configuration names once. A deploy starts the new release in the slot that is not live,
+# then a switch changes which slot is live: never nginx's configuration, so no reload.
+SLOTS = ("blue", "green")
 
 
 def proxy_name(app: str) -> str:

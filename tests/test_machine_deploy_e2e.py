@@ -48,7 +48,10 @@ def test_deploy_to_a_machine_over_tls_serves_hello_world(
     assert tls_engine.served > served_before  # it went through the TLS endpoint
     proxy = docker_client.containers.get(app_name)
     # Inside the VM the app listens on every interface, for VirtualBox's NAT.
-    assert proxy.attrs["HostConfig"]["PortBindings"]["8000/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": str(port)}]
+    assert (proxy.labels["dockerhello.publish"], proxy.attrs["HostConfig"]["NetworkMode"]) == (
+        f"0.0.0.0:{port}",
+        "host",
+    )
     [release] = release_containers(docker_client, app_name)
     assert "ALLOWED_HOSTS=localhost,127.0.0.1,[::1],127.0.0.1" in release.attrs["Config"]["Env"]
     assert "DOCKER_HOST" not in os.environ  # the user's environment was not changed

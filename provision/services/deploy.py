@@ -37,7 +37,7 @@ from provision.services.health import HealthGate
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
-from provision.services.proxy import Proxy, ProxySpec
+from provision.services.proxy import Proxy, ProxySpec, other_slot, uses_host_network
 from provision.services.release_container import release_spec, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 
@@ -182,25 +182,31 @@ class Deployer:
     ) -> DeployResult:
         first = self.proxy.get(app) is None
         base = self._proxy_base(options, release, proxy_base)
-        self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base),
+        host_network = uses_host_network(options.publish.host_port, self.engine.info())
+        self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base, host_network),
                           options.bind_ip or options.publish.host_ip)  # fmt: skip
         name = release_name(app, release.id)
+        slot = other_slot(self.proxy.live_slot(app))
+        address = self.proxy.slot_address(app, slot)
         self.engine.remove(name, force=True)  # left by a deploy that was killed
+        for container in self.proxy.releases(app):  # so is a release that holds the slot's address
+            if self.proxy.slot_of(app, container) == slot:
+                self.engine.remove(container.id, force=True)
         self.console.step(f"Starting release {release.id} as container {name}")
         created = False
         try:
             image = self.engine.image(release.image)
             if image is None:
                 raise DeployFailed(f"The image {release.image} is gone from the engine")
-            self.engine.create(release_spec(app, release.id, image, options, secret_key))
+            self.engine.create(release_spec(app, release.id, image, options, secret_key, address))
             created = True
             try:
                 self.engine.start(name)
             except DockerHelloError as exc:
                 raise DeployFailed(f"The container did not start: {exc.message}") from None
-            self.health.wait(app, name, options.health_timeout)
+            self.health.wait(app, name, address, options.health_timeout)
             self.console.step(f"Switching {app} to release {release.id}")
-            self.proxy.switch(app, name, release.id)
+            self.proxy.switch(app, release.id, slot)
             self._confirm_served(app, release.id, options)
         except BaseException as exc:
             if created:

@@ -9,7 +9,7 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo, EngineInfo
 from provision.engine import EngineTarget
 from provision.errors import DeployFailed, DockerHelloError
-from provision.owned import LABEL_ROLE, ROLE_PROXY
+from provision.owned import LABEL_PUBLISH, LABEL_ROLE, ROLE_PROXY
 from provision.services.proxy import published
 from provision.settings import Hardening
 from provision.validators import Publish
@@ -40,7 +40,10 @@ def check_port(
             )
         return
     for container in engine.containers(running_only=True):
-        if any(binding.host_port == publish.host_port for binding in container.port_bindings):
+        ports = {binding.host_port for binding in container.port_bindings}
+        if LABEL_PUBLISH in container.labels:  # another app's proxy, which may be on the host network
+            ports.add(published(container).host_port)
+        if publish.host_port in ports:
             raise DeployFailed(
                 f"Port {publish} is already published by container {container.name}",
                 hint=f"Stop it, or {ELSEWHERE}",

@@ -1,15 +1,17 @@
 """The app's front door: an nginx container that owns the published port and routes to the
-active release container over the app's own network.
+live release over the app's own network.
 
-Switching a release is a rewrite of the route on the proxy's volume, `nginx -t`, then
-`nginx -s reload`: nginx's graceful reload lets old workers finish their requests while new
-ones already use the new route, so a switch drops no request.
+A release runs in one of two slots, fixed addresses on that network (`slots.conf`, written
+once). Which slot is live is a link on the proxy's route volume, `live -> to/RELEASE.SLOT`,
+which nginx reads on each request. A switch renames a new link over it: atomic, and no
+reload, so no client connection is closed and none of those kept open to the releases.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import tarfile
 import time
 from collections.abc import Callable
@@ -17,18 +19,21 @@ from dataclasses import dataclass
 from importlib import resources
 
 from provision.adapters.engine import Engine
-from provision.adapters.engine_model import ContainerInfo, ContainerSpec, PortBinding
+from provision.adapters.engine_model import ContainerInfo, ContainerSpec, EngineInfo, NetworkInfo, PortBinding
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import (
     APP_PORT,
     LABEL_APP,
     LABEL_PROXY_BASE,
+    LABEL_PUBLISH,
     LABEL_RELEASE,
     LABEL_ROLE,
+    LABEL_SLOTS,
     ROLE_PROXY,
     ROLE_RELEASE,
     ROUTE_DIR,
+    SLOTS,
     app_labels,
     network_name,
     proxy_name,
@@ -37,29 +42,64 @@ from provision.owned import (
 from provision.validators import Publish
 
 PROXY_UID = 10001
-ROUTE_FILE = "route.conf"
+SLOTS_FILE = "slots.conf"
+LISTEN_FILE = "listen.conf"
+LIVE_LINK = "live"
+NO_RELEASE = "none"
+# Gunicorn closes an idle kept-alive connection after start.sh's --keep-alive (75 s): nginx
+# must let go first (its default is 60 s), or it may send a request on a closing connection.
+UPSTREAM_KEEPALIVE = 16
 
 
-def route_conf(upstream: str | None, release: str) -> str:
-    target = f"http://{upstream}:{APP_PORT}" if upstream else "http://127.0.0.1:9"  # nothing yet: 502
-    return f'set $upstream "{target}";\nset $release "{release}";\n'
+def slot_addresses(subnet: str) -> dict[str, str]:
+    """The slots' addresses: the last ones of the subnet, far from the engine's own picks,
+    which start at its beginning."""
+    network = ipaddress.ip_network(subnet, strict=False)
+    last = int(network.broadcast_address)
+    return {slot: str(ipaddress.ip_address(last - len(SLOTS) + index)) for index, slot in enumerate(SLOTS)}
 
 
-def routed_release(route: str) -> str | None:
-    """The release a route file sends requests to; None before the first switch."""
-    for line in route.splitlines():
-        if line.startswith("set $release "):
-            release = line.split('"')[1]
-            return None if release == "none" else release
-    return None
+def slots_conf(subnet: str) -> str:
+    return "".join(
+        f"upstream {slot} {{\n    server {address}:{APP_PORT};\n    keepalive {UPSTREAM_KEEPALIVE};\n}}\n"
+        for slot, address in slot_addresses(subnet).items()
+    )
+
+
+def route_target(release: str, slot: str) -> str:
+    return f"{release}.{slot}"
+
+
+def parse_route(link: str) -> tuple[str, str] | None:
+    """(release, slot) of the `live` link's target `to/RELEASE.SLOT`; None if it is not one."""
+    release, _, slot = link.strip().rpartition("/")[2].rpartition(".")
+    return (release, slot) if release and slot in SLOTS else None
+
+
+def other_slot(slot: str | None) -> str:
+    """The slot a new release starts in: the one that is not live."""
+    return SLOTS[1] if slot == SLOTS[0] else SLOTS[0]
 
 
 def published(proxy: ContainerInfo) -> Publish:
-    """The address the proxy publishes the app on."""
+    """The address the proxy serves the app on: its label, else (a proxy of an earlier
+    dockerhello) its port binding."""
+    label = proxy.labels.get(LABEL_PUBLISH, "")
+    host_ip, _, port = label.rpartition(":")
+    if host_ip and port.isdigit():
+        return Publish(host_ip, int(port))
     binding = next((b for b in proxy.port_bindings if b.container_port == f"{APP_PORT}/tcp"), None)
     if binding is None:
         return Publish("0.0.0.0", APP_PORT)
     return Publish(binding.host_ip or "0.0.0.0", binding.host_port or APP_PORT)
+
+
+def uses_host_network(host_port: int, info: EngineInfo) -> bool:
+    """The proxy listens on the host's network itself, so that no request crosses Docker's
+    userland proxy (which copies every byte of a connection to a published port from this
+    host's loopback); except below port 1024, which nginx's unprivileged user cannot bind
+    there, and where the engine's host network is not the user's host."""
+    return host_port >= 1024 and info.host_network_is_host
 
 
 def _context() -> bytes:
@@ -80,6 +120,7 @@ class ProxySpec:
     host_ip: str
     host_port: int
     base_image: str | None
+    host_network: bool = False
 
 
 class Proxy:
@@ -131,31 +172,97 @@ class Proxy:
 
     def ensure(self, spec: ProxySpec, bind_ip: str) -> ContainerInfo:
         """The running proxy for `spec.app`, created (routing nowhere yet) if missing."""
-        self.engine.ensure_network(network_name(spec.app), {LABEL_APP: spec.app})
+        image = self.ensure_image(spec.base_image)  # before any downtime a replacement costs
+        moved = self._replace_old_layout(spec.app)
+        network = self.network(spec.app)
         proxy = self.get(spec.app)
         if proxy is None:
+            labels = {LABEL_SLOTS: ",".join(SLOTS), LABEL_PUBLISH: f"{bind_ip}:{spec.host_port}"}
             container = self.engine.create(
                 ContainerSpec(
-                    image=self.ensure_image(spec.base_image),
+                    image=image,
                     name=proxy_name(spec.app),
-                    labels=app_labels(spec.app, ROLE_PROXY),
-                    network=network_name(spec.app),
+                    labels=app_labels(spec.app, ROLE_PROXY, **labels),
+                    network="host" if spec.host_network else network_name(spec.app),
                     read_only=True,
                     tmpfs={"/tmp": "rw,nosuid,size=16m"},
                     cap_drop=("ALL",),
                     no_new_privileges=True,
                     memory=64 * 1024**2,
-                    publish=PortBinding(f"{APP_PORT}/tcp", bind_ip, spec.host_port),
+                    publish=None if spec.host_network else PortBinding(f"{APP_PORT}/tcp", bind_ip, spec.host_port),
                     volumes={route_volume(spec.app): ROUTE_DIR},
                 )
             )
-            if not self.engine.has_file(container, f"{ROUTE_DIR}/{ROUTE_FILE}"):
-                self.engine.put_file(container, ROUTE_DIR, ROUTE_FILE, route_conf(None, "none"), PROXY_UID)
+            assert network.subnet, "a network dockerhello created with a subnet"
+            self.engine.put_file(container, ROUTE_DIR, SLOTS_FILE, slots_conf(network.subnet), PROXY_UID)
+            listen = f"{bind_ip}:{spec.host_port}" if spec.host_network else str(APP_PORT)
+            self.engine.put_file(container, ROUTE_DIR, LISTEN_FILE, f"listen {listen};\n", PROXY_UID)
             proxy = self.engine.container(container)
             assert proxy is not None, "a container created a moment ago"
         if not proxy.running:
             self._start(proxy, spec)
+        if moved is not None:
+            self.switch(spec.app, moved, SLOTS[0])
+        elif self.route(spec.app) is None:
+            self.switch(spec.app, NO_RELEASE, SLOTS[0])  # a new proxy: answers 502 until the first switch
         return proxy
+
+    def network(self, app: str) -> NetworkInfo:
+        """The app's network, created with the slots' subnet if missing."""
+        name = network_name(app)
+        found = self.engine.network(name)
+        return found or self.engine.create_network(name, {LABEL_APP: app, LABEL_SLOTS: ",".join(SLOTS)})
+
+    def slot_address(self, app: str, slot: str) -> str:
+        subnet = self.network(app).subnet
+        assert subnet, "a network dockerhello created with a subnet"
+        return slot_addresses(subnet)[slot]
+
+    def slot_of(self, app: str, container: ContainerInfo) -> str | None:
+        network = self.engine.network(network_name(app))
+        if network is None or not network.subnet:
+            return None
+        address = container.addresses.get(network.name)
+        return next((slot for slot, ip in slot_addresses(network.subnet).items() if ip == address), None)
+
+    def _replace_old_layout(self, app: str) -> str | None:
+        """An app deployed by an earlier dockerhello has a proxy that reloads nginx to switch,
+        on a network where no container can have a fixed address. Both are replaced, once: the
+        serving release moves into the first slot, with a moment of downtime. Its release id,
+        or None when there was nothing to replace."""
+        network = self.engine.network(network_name(app))
+        proxy = self.get(app)
+        old_network = network is not None and LABEL_SLOTS not in network.labels
+        old_proxy = proxy is not None and LABEL_SLOTS not in proxy.labels
+        if not (old_network or old_proxy):
+            return None
+        serving = self._legacy_serving(app, proxy) if proxy is not None and proxy.running else None
+        releases = self.releases(app)
+        if proxy is not None or releases:  # else: only a network a create left half-made
+            self.console.warn(
+                f"{app} was deployed by an earlier dockerhello: replacing its proxy and network once "
+                "(a moment of downtime), so that later switches need no reload"
+            )
+        self.engine.remove(proxy_name(app), force=True)
+        self.engine.remove_volume(route_volume(app))
+        if old_network:
+            for container in releases:
+                self.engine.disconnect_network(network_name(app), container.id)
+            self.engine.remove_network(network_name(app))
+        if serving is None:
+            return None
+        for container in releases:  # the first slot's address must be free for it
+            if container.id != serving.id and self.slot_of(app, container) == SLOTS[0]:
+                self.engine.remove(container.id, force=True)
+        if old_network:
+            self.engine.connect_network(network_name(app), serving.id, self.slot_address(app, SLOTS[0]))
+        return serving.labels.get(LABEL_RELEASE)
+
+    def _legacy_serving(self, app: str, proxy: ContainerInfo) -> ContainerInfo | None:
+        code, route = self.engine.exec(proxy.id, ["cat", f"{ROUTE_DIR}/route.conf"])
+        line = next((line for line in route.splitlines() if line.startswith("set $release ")), "") if code == 0 else ""
+        routed = line.split('"')[1] if line.count('"') >= 2 else None
+        return next((c for c in self.releases(app) if c.running and c.labels.get(LABEL_RELEASE) == routed), None)
 
     def _start(self, proxy: ContainerInfo, spec: ProxySpec) -> None:
         try:
@@ -172,20 +279,38 @@ class Proxy:
             current = self.engine.container(proxy.id)
             if current is not None and current.running and self.engine.exec(proxy.id, ["nginx", "-t", "-q"])[0] == 0:
                 return
+            if current is not None and current.exited:
+                break
             self.sleep(0.2)
-        raise DeployFailed("The proxy did not start", details=self.engine.logs(proxy.id, 20))
+        logs = self.engine.logs(proxy.id, 20)
+        if any("Address already in use" in line for line in logs):  # on the host network, nginx binds it
+            raise DeployFailed(
+                f"Port {spec.host_ip}:{spec.host_port} is already in use",
+                hint="Stop what listens there, or publish elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
+            )
+        raise DeployFailed("The proxy did not start", details=logs)
 
     # -- routing -----------------------------------------------------------------------------
 
-    def current_release(self, app: str) -> str | None:
+    def route(self, app: str) -> tuple[str, str] | None:
+        """(release, slot) the proxy routes to; None without a running proxy or a route."""
         proxy = self.get(app)
         if proxy is None or not proxy.running:
             return None
-        code, output = self.engine.exec(proxy.id, ["cat", f"{ROUTE_DIR}/{ROUTE_FILE}"])
-        return routed_release(output) if code == 0 else None
+        code, output = self.engine.exec(proxy.id, ["readlink", f"{ROUTE_DIR}/{LIVE_LINK}"])
+        return parse_route(output) if code == 0 else None
+
+    def current_release(self, app: str) -> str | None:
+        route = self.route(app)
+        return route[0] if route is not None and route[0] != NO_RELEASE else None
+
+    def live_slot(self, app: str) -> str | None:
+        route = self.route(app)
+        return route[1] if route is not None and route[0] != NO_RELEASE else None
 
     def probe(self, app: str, upstream: str, path: str = "/") -> tuple[int | None, str]:
-        """GET http://UPSTREAM:8000/PATH from inside the proxy: the network path it will use."""
+        """GET http://UPSTREAM:8000/PATH from inside the proxy, UPSTREAM a slot's address: the
+        network path requests will take."""
         proxy = self.get(app)
         if proxy is None:
             return None, "no proxy"
@@ -206,38 +331,15 @@ class Proxy:
             return int(first[0]), output.strip()
         return None, output.strip()
 
-    def switch(self, app: str, upstream: str, release: str) -> None:
-        """Point the proxy at `upstream`; on a config nginx rejects, the old route stays."""
+    def switch(self, app: str, release: str, slot: str) -> None:
+        """Make `slot` live, serving `release`: in-flight requests finish where they are, the
+        next ones, on connections already open too, go to `slot`."""
         proxy = self.get(app)
         if proxy is None:
             raise DockerHelloError(f"The proxy of {app} is gone")
-        code, previous = self.engine.exec(proxy.id, ["cat", f"{ROUTE_DIR}/{ROUTE_FILE}"])
-        self.engine.put_file(proxy.id, ROUTE_DIR, ROUTE_FILE, route_conf(upstream, release), PROXY_UID)
-        test_code, test_output = self.engine.exec(proxy.id, ["nginx", "-t", "-q"])
-        if test_code != 0:
-            if code == 0:
-                self.engine.put_file(proxy.id, ROUTE_DIR, ROUTE_FILE, previous, PROXY_UID)
-            raise DeployFailed(f"The proxy refused the new route: {test_output.strip()}")
-        before = self._accepting_workers(proxy.id)
-        reload_code, reload_output = self.engine.exec(proxy.id, ["nginx", "-s", "reload"])
-        if reload_code != 0:
-            raise DeployFailed(f"The proxy did not reload: {reload_output.strip()}")
-        # `nginx -s reload` only signals the master, which then starts new workers and tells
-        # the old ones to stop accepting. Until it has, an old worker may still take a new
-        # connection and route it the old way: wait for that moment to pass.
-        deadline = time.monotonic() + 30
-        while before & self._accepting_workers(proxy.id):
-            if time.monotonic() > deadline:
-                raise DeployFailed(
-                    "The proxy's old workers did not hand over within 30 s", details=self.engine.logs(proxy.id, 20)
-                )
-            self.sleep(0.2)
-
-    def _accepting_workers(self, proxy: str) -> set[int]:
-        """PIDs of nginx workers that accept connections: a worker told to stop retitles
-        itself "worker process is shutting down" once it has closed its listening sockets."""
-        code, output = self.engine.exec(proxy, ["python3", "-c", _WORKERS])
-        return {int(pid) for pid in output.split()} if code == 0 else set()
+        code, output = self.engine.exec(proxy.id, ["python3", "-c", _SWITCH, ROUTE_DIR, route_target(release, slot)])
+        if code != 0:
+            raise DeployFailed(f"The proxy's route could not be switched: {output.strip()}")
 
     def remove(self, app: str) -> bool:
         removed = self.engine.remove(proxy_name(app), force=True)
@@ -246,13 +348,23 @@ class Proxy:
         return removed
 
 
-_WORKERS = """
-import glob
-for path in glob.glob('/proc/[0-9]*/cmdline'):
-    try:
-        title = open(path, 'rb').read()
-    except OSError:
-        continue
-    if title.startswith(b'nginx: worker process') and b'shutting down' not in title:
-        print(path.split('/')[2])
+# Run in the proxy as its user: `live` is renamed over (atomic), never rewritten in place. The
+# target before this switch is kept: a request may have read the link a moment ago and not
+# yet resolved its target.
+_SWITCH = """
+import os, sys
+root, target = sys.argv[1], sys.argv[2]
+link = os.path.join(root, 'live')
+os.makedirs(os.path.join(root, 'to', target), exist_ok=True)
+try:
+    previous = os.path.basename(os.readlink(link))
+except OSError:
+    previous = None
+if os.path.lexists(link + '.new'):
+    os.unlink(link + '.new')
+os.symlink(os.path.join('to', target), link + '.new')
+os.replace(link + '.new', link)
+for name in os.listdir(os.path.join(root, 'to')):
+    if name not in (target, previous):
+        os.rmdir(os.path.join(root, 'to', name))
 """

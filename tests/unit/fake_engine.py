@@ -13,7 +13,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provision.adapters.engine_model import BuildEvent, ContainerInfo, ContainerSpec, EngineInfo, ImageInfo
+from provision.adapters.engine_model import (
+    BuildEvent,
+    ContainerInfo,
+    ContainerSpec,
+    EngineInfo,
+    ImageInfo,
+    NetworkInfo,
+)
 from provision.engine import EngineTarget
 from provision.errors import NameTaken
 
@@ -36,12 +43,12 @@ class FakeEngine:
     containers_: dict[str, ContainerInfo] = field(default_factory=dict)  # by name
     specs: dict[str, ContainerSpec] = field(default_factory=dict)
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (container, path) -> content
-    networks: set[str] = field(default_factory=set)
+    networks: dict[str, NetworkInfo] = field(default_factory=dict)
     volumes: set[str] = field(default_factory=set)
     build_script: list[BuildEvent] | None = None  # None: a build that succeeds
     behaviour: Behaviour = field(default_factory=Behaviour)
     calls: list[tuple[str, ...]] = field(default_factory=list)
-    reloads: int = 0
+    switches: int = 0
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_image(self, tag: str, user: str = "", env: tuple[str, ...] = (), size: int = 1000) -> ImageInfo:
@@ -129,6 +136,7 @@ class FakeEngine:
             "0001-01-01T00:00:00Z", None, "", 0, tuple(f"{k}={v}" for k, v in spec.env.items()), spec.user or "",
             publish, spec.read_only, spec.cap_drop,
             ("no-new-privileges:true",) if spec.no_new_privileges else (), spec.memory, spec.nano_cpus,
+            {spec.network: spec.ipv4_address or f"172.30.0.{next(self._ids) % 200 + 2}"},
         )  # fmt: skip
         self.specs[spec.name] = spec
         self.volumes.update(spec.volumes)
@@ -183,12 +191,14 @@ class FakeEngine:
             return (0, content.decode()) if content is not None else (1, f"cat: {argv[1]}: No such file or directory")
         if list(argv[:2]) == ["nginx", "-t"]:
             return 0, ""
-        if list(argv[:3]) == ["nginx", "-s", "reload"]:
-            self.reloads += 1
-            return 0, ""
+        if argv[0] == "readlink":
+            link = self.get_file(found.name, argv[1])
+            return (0, link.decode() + "\n") if link is not None else (1, "")
         if argv[0] == "python3" and "urlopen" in argv[2]:  # the health probe, from the proxy
             return 0, f"{self.behaviour.answers}\n"
-        if argv[0] == "python3":  # nginx workers that accept: none after a reload
+        if argv[0] == "python3" and "os.replace" in argv[2]:  # the switch: argv ROOT TARGET
+            self.put_file(found.name, argv[3], "live", f"to/{argv[4]}", 10001)
+            self.switches += 1
             return 0, ""
         raise AssertionError(f"unexpected exec {argv}")
 
@@ -213,11 +223,25 @@ class FakeEngine:
         found = self.container(container)
         return found is not None and self.get_file(found.name, path) is not None
 
-    def ensure_network(self, name: str, labels: Mapping[str, str]) -> None:
-        self.networks.add(name)
+    def network(self, name: str) -> NetworkInfo | None:
+        return self.networks.get(name)
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> NetworkInfo:
+        self.networks[name] = NetworkInfo(name, "172.30.0.0/24", "172.30.0.1", dict(labels))
+        return self.networks[name]
+
+    def connect_network(self, network: str, container: str, ipv4_address: str | None = None) -> None:
+        found = self.container(container)
+        assert found is not None and network in self.networks
+        self._update(found.name, addresses={**found.addresses, network: ipv4_address or "172.30.0.99"})
+
+    def disconnect_network(self, network: str, container: str) -> None:
+        found = self.container(container)
+        if found is not None:
+            self._update(found.name, addresses={k: v for k, v in found.addresses.items() if k != network})
 
     def remove_network(self, name: str) -> None:
-        self.networks.discard(name)
+        self.networks.pop(name, None)
 
     def remove_volume(self, name: str) -> None:
         self.volumes.discard(name)

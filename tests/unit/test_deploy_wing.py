@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provision.adapters.engine_model import BuildEvent, ContainerSpec, PortBinding
+from provision.adapters.engine_model import BuildEvent, ContainerSpec, NetworkInfo, PortBinding, parse_info
 from provision.adapters.host import Git
 from provision.console import Console
 from provision.engine import EngineTarget
@@ -22,14 +22,14 @@ from provision.secret_store import SecretStore
 from provision.services.deploy import Deployer
 from provision.services.operate import Operator, parse_time
 from provision.services.plan import DeployOptions
-from provision.services.proxy import Proxy, routed_release
+from provision.services.proxy import Proxy, other_slot, parse_route, slot_addresses
 from provision.services.releases import ReleaseState
 from provision.settings import DeploySettings
 from provision.validators import Publish
 from tests.unit.fake_engine import Behaviour, FakeEngine
 
 APP = "shop"
-ROUTE = f"{ROUTE_DIR}/route.conf"
+ROUTE = f"{ROUTE_DIR}/live"
 
 
 class Clock:
@@ -66,9 +66,10 @@ class World:
         return self.routed()
 
     def routed(self) -> str | None:
-        """The release the proxy's route file names, on its volume."""
-        route = self.engine.get_file(APP, ROUTE) if self.engine.container(APP) else None
-        return routed_release(route.decode()) if route else None
+        """The release the proxy's `live` link names, on its volume."""
+        link = self.engine.get_file(APP, ROUTE) if self.engine.container(APP) else None
+        route = parse_route(link.decode()) if link else None
+        return route[0] if route and route[0] != "none" else None
 
     def deploy(self, **options: object) -> str:
         return self.deployer.deploy(self.project, DeployOptions(publish=Publish("127.0.0.1", 18000), **options)).release  # type: ignore[arg-type]
@@ -94,15 +95,22 @@ def test_a_first_deploy_creates_the_proxy_routes_to_the_release_and_records_it(w
     release = world.deploy()
     engine = world.engine
     proxy = engine.specs[APP]
-    assert proxy.publish == PortBinding("8000/tcp", "127.0.0.1", 18000)
-    assert (proxy.read_only, proxy.cap_drop, proxy.memory, proxy.network) == (True, ("ALL",), 64 * 2**20,
-                                                                               "dockerhello-shop")  # fmt: skip
+    # On the host's network, nginx listens on the published address itself: no port binding.
+    assert (proxy.publish, proxy.network, proxy.labels["dockerhello.publish"]) == (None, "host", "127.0.0.1:18000")
+    assert engine.get_file(APP, f"{ROUTE_DIR}/listen.conf") == b"listen 127.0.0.1:18000;\n"
+    assert (proxy.read_only, proxy.cap_drop, proxy.memory) == (True, ("ALL",), 64 * 2**20)
+    # The release is at the first slot's fixed address, which nginx's configuration names.
+    assert engine.specs[f"{APP}-{release}"].ipv4_address == "172.30.0.253"
+    slots = engine.get_file(APP, f"{ROUTE_DIR}/slots.conf")
+    assert (
+        slots is not None and "upstream blue {\n    server 172.30.0.253:8000;\n    keepalive 16;\n}" in slots.decode()
+    )
     assert world.routed() == release
     assert world.releases() == [f"{APP}-{release}"]
     spec = engine.specs[f"{APP}-{release}"]
     assert spec.env["SECRET_KEY"] == SecretStore(world.state).secret_key(APP)
     assert (spec.read_only, spec.cap_drop, spec.no_new_privileges, spec.memory, spec.nano_cpus, spec.stop_timeout) \
-        == (True, ("ALL",), True, 512 * 2**20, 10**9, 30)  # fmt: skip
+        == (True, ("ALL",), True, 512 * 2**20, None, 30)  # fmt: skip
     assert spec.user is None  # the image has its own unprivileged USER
     assert world.records() == {release: ReleaseState.ACTIVE}
     assert f"shop:{release}" in engine.images_ and "shop:latest" in engine.images_
@@ -119,6 +127,28 @@ def test_an_image_without_user_runs_as_10001_unless_root_is_allowed(world: World
     assert world.engine.specs[f"{APP}-{second}"].user is None
 
 
+@pytest.mark.parametrize(
+    ("port", "operating_system"), [(80, "Debian GNU/Linux 12 (bookworm)"), (18000, "Docker Desktop")]
+)
+def test_the_proxy_publishes_through_the_engine_below_port_1024_and_off_a_linux_host(
+    world: World, port: int, operating_system: str
+) -> None:
+    info = parse_info({"NCPU": 2, "MemTotal": 8 * 1024**3, "OperatingSystem": operating_system}, {})
+    world.engine.info_ = info
+    world.deployer.deploy(world.project, DeployOptions(publish=Publish("127.0.0.1", port)))
+    proxy = world.engine.specs[APP]
+    assert (proxy.publish, proxy.network) == (PortBinding("8000/tcp", "127.0.0.1", port), "dockerhello-shop")
+    assert world.engine.get_file(APP, f"{ROUTE_DIR}/listen.conf") == b"listen 8000;\n"
+
+
+def test_releases_alternate_between_the_slots_and_a_switch_never_reloads_nginx(world: World) -> None:
+    first, second, third = world.deploy(), world.deploy(), world.deploy()
+    addresses = [world.engine.specs[f"{APP}-{r}"].ipv4_address for r in (first, second, third)]
+    assert addresses == ["172.30.0.253", "172.30.0.254", "172.30.0.253"]
+    # The fake engine refuses any exec it does not know, `nginx -s reload` among them.
+    assert world.engine.switches == 4  # the new proxy's empty route, then one per deploy
+
+
 def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyond_keep(world: World) -> None:
     first = world.deploy()
     second = world.deploy(keep=1)
@@ -131,7 +161,7 @@ def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyo
     third = world.deploy(keep=1)
     assert f"shop:{first}" not in world.engine.images_
     assert {f"shop:{second}", f"shop:{third}"} <= set(world.engine.images_)
-    assert world.engine.reloads == 3
+    assert world.engine.switches == 4
 
 
 @pytest.mark.parametrize(
@@ -165,7 +195,7 @@ def test_a_first_deploy_that_fails_leaves_nothing_behind(world: World) -> None:
         world.deploy()
     # Only the record of what happened stays: a container never started, holding its volume.
     assert [(c.name, c.running) for c in world.engine.containers()] == [("shop-records", False)]
-    assert world.engine.networks == set()
+    assert world.engine.networks == {}
     assert list(world.records().values()) == [ReleaseState.FAILED]
 
 
@@ -324,7 +354,7 @@ def test_status_logs_down_and_prune(world: World) -> None:
     removed, _ = ops.prune(APP, keep=1)
     assert removed == []  # the serving release and the rollback target stay
     assert ops.down(APP, images=False) == [f"{APP}-{second}", APP]
-    assert [c.name for c in world.engine.containers()] == ["shop-records"] and world.engine.networks == set()
+    assert [c.name for c in world.engine.containers()] == ["shop-records"] and world.engine.networks == {}
     assert world.records() == {first: ReleaseState.HEALTHY, second: ReleaseState.HEALTHY}
     assert ops.status(APP).state == "not deployed"
     assert sorted(ops.down(APP, images=True)) == sorted(
@@ -340,3 +370,39 @@ def test_parse_time_reads_dockers_nanoseconds() -> None:
     parsed = parse_time("2026-11-23T21:02:17.123456789Z")
     assert parsed is not None and parsed.isoformat() == "2026-11-23T21:02:17.123456+00:00"
     assert parse_time("0001-01-01T00:00:00Z") is None
+
+
+def test_the_slots_are_the_last_addresses_of_the_subnet_and_the_route_names_one() -> None:
+    assert slot_addresses("172.19.0.0/16") == {"blue": "172.19.255.253", "green": "172.19.255.254"}
+    assert slot_addresses("10.9.8.0/24") == {"blue": "10.9.8.253", "green": "10.9.8.254"}
+    assert parse_route("to/20261125-101010-1a2b3c4-dirty.green\n") == ("20261125-101010-1a2b3c4-dirty", "green")
+    assert parse_route("to/none.blue") == ("none", "blue")
+    assert [parse_route(link) for link in ("", "to/x.red", "to/.blue", "route.conf")] == [None] * 4
+    assert (other_slot(None), other_slot("blue"), other_slot("green")) == ("blue", "green", "blue")
+
+
+def test_an_app_of_an_earlier_dockerhello_moves_into_the_slots_once_its_release_serving(world: World) -> None:
+    engine = world.engine
+    # What an earlier dockerhello left: a network whose subnet the engine picked, a proxy that
+    # reloaded nginx with a route file, and the release it routed to.
+    engine.networks["dockerhello-shop"] = NetworkInfo("dockerhello-shop", "172.30.0.0/24", "172.30.0.1", {})
+    old = "20261101-000000-0000000"
+    engine.add_image(f"shop:{old}", user="10001:10001")
+    engine.create(ContainerSpec(f"shop:{old}", f"shop-{old}", {"dockerhello.app": APP, "dockerhello.role": "release",
+                                                                "dockerhello.release": old}, "dockerhello-shop"))  # fmt: skip
+    engine.start(f"shop-{old}")
+    engine.create(ContainerSpec("dockerhello/proxy:old", APP, {"dockerhello.app": APP, "dockerhello.role": "proxy"},
+                                "dockerhello-shop", publish=PortBinding("8000/tcp", "127.0.0.1", 18000),
+                                volumes={"shop-route": ROUTE_DIR}))  # fmt: skip
+    engine.put_file(
+        APP, ROUTE_DIR, "route.conf", f'set $upstream "http://shop-{old}:8000";\nset $release "{old}";\n', 0
+    )
+    engine.start(APP)
+
+    release = world.deploy()
+    assert "replacing its proxy and network once (a moment of downtime)" in world.err.getvalue()
+    assert engine.networks["dockerhello-shop"].labels["dockerhello.slots"] == "blue,green"
+    assert engine.specs[APP].labels["dockerhello.slots"] == "blue,green"
+    assert engine.specs[f"{APP}-{release}"].ipv4_address == "172.30.0.254"  # the old one moved into blue
+    assert ("stop", f"shop-{old}") in engine.calls  # retired after the switch, as any previous release
+    assert world.routed() == release
