@@ -16,10 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first: this layer is reused until requirements.txt changes, so a change to
-# the code rebuilds in seconds.
+# the code rebuilds in seconds. pip itself leaves in the same layer: the app does not run it,
+# and it is 12 MB of the image.
 COPY requirements.txt .
 RUN python3 -m venv /opt/venv \
-    && pip install --no-cache-dir -r requirements.txt
+    && pip install --no-cache-dir -r requirements.txt \
+    && pip uninstall --yes --quiet pip
 
 # The code is owned by root and only readable by the app's user: the process serving
 # requests cannot rewrite what it runs.

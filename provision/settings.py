@@ -143,8 +143,8 @@ class DeploySettings:
     cpus: float | None = setting(
         Declaration(
             "--cpus",
-            "CPU limit, e.g. 1.5 (0 for none).",
-            "1",
+            "CPU limit, e.g. 1.5 (0, the default: none, every CPU of the engine).",
+            "0",
             validators.cpus,
             "CPUS",
             kinds=(int, float),

@@ -97,12 +97,15 @@ def _duration(seconds: int) -> str:
 @MACHINE
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
 @click.option("--tail", type=count(0, 1000000), default="100", show_default=True, help="Lines from the end.")
+@click.option("--access", is_flag=True, help="The proxy's access log instead: a line per request, no health checks.")
 @pass_app
-def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, follow: bool, tail: int) -> None:
-    """The serving release's log: Gunicorn's access log and the app's output."""
+def logs(
+    app: App, app_name: str | None, path: Path, machine_name: str | None, follow: bool, tail: int, access: bool
+) -> None:
+    """The serving release's log: the app's and Gunicorn's output (--access: the requests)."""
     name = load_app_name(path, app_name)
     out = app.console.out
-    for chunk in app.operator(name, machine_name).logs(name, follow, tail):
+    for chunk in app.operator(name, machine_name).logs(name, follow, tail, access):
         out.write(chunk)
         out.flush()
 

@@ -86,8 +86,9 @@ class Operator:
             url=url,
         )
 
-    def logs(self, app: str, follow: bool, tail: int) -> Iterator[str]:
-        container = self.serving(app)
+    def logs(self, app: str, follow: bool, tail: int, access: bool = False) -> Iterator[str]:
+        """The serving release's log; with `access`, the proxy's, where the access log is."""
+        container = self.proxy.get(app) if access else self.serving(app)
         if container is None:
             raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}",
                                    hint="`dockerhello deploy` deploys it.")  # fmt: skip

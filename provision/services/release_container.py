@@ -3,6 +3,8 @@ and, for a rollback, the settings of the release that serves, read back from the
 
 from __future__ import annotations
 
+import math
+
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec, ImageInfo
 from provision.owned import LABEL_RELEASE, ROLE_RELEASE, app_labels, network_name, release_name
 from provision.services.plan import DeployOptions
@@ -15,17 +17,26 @@ UNPRIVILEGED = "10001:10001"  # needs no passwd entry, so it works on any base i
 ROOT_USERS = ("", "root", "0", "0:0")
 
 
-def release_spec(app: str, release: str, image: ImageInfo, options: DeployOptions, secret_key: str) -> ContainerSpec:
-    """The container of `release`: on the app's network, no port of its own (the proxy
-    owns it), restarted unless stopped, hardened as `options` say, SECRET_KEY given at run time."""
+def sized(hardening: Hardening) -> dict[str, str]:
+    """start.sh sizes Gunicorn by nproc, which sees every CPU of the host, not a --cpus quota:
+    under one, the worker count follows the quota (the app's own WEB_CONCURRENCY wins)."""
+    return {"WEB_CONCURRENCY": str(max(1, math.ceil(hardening.cpus)))} if hardening.cpus else {}
+
+
+def release_spec(app: str, release: str, image: ImageInfo, options: DeployOptions, secret_key: str,
+                 address: str | None = None) -> ContainerSpec:  # fmt: skip
+    """The container of `release`: on the app's network at its slot's `address`, no port of its
+    own (the proxy owns it), restarted unless stopped, hardened as `options` say, SECRET_KEY
+    given at run time."""
     hardening = options.hardening
     user = UNPRIVILEGED if image.user in ROOT_USERS and not hardening.allow_root else None
+    environment = {**sized(hardening), **dict(options.environment)}
     return ContainerSpec(
         image=image.id,
         name=release_name(app, release),
         labels=app_labels(app, ROLE_RELEASE, **{LABEL_RELEASE: release}),
         network=network_name(app),
-        env={"SECRET_KEY": secret_key, **dict(options.environment)},
+        env={"SECRET_KEY": secret_key, **environment},
         user=user,
         read_only=hardening.read_only,
         tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"} if hardening.read_only else {},
@@ -35,6 +46,7 @@ def release_spec(app: str, release: str, image: ImageInfo, options: DeployOption
         nano_cpus=int(hardening.cpus * 1e9) if hardening.cpus else None,
         pids_limit=512,
         stop_timeout=STOP_TIMEOUT,
+        ipv4_address=address,
     )
 
 
@@ -45,12 +57,6 @@ def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: 
     dockerhello never stores) and its hardening. Without one: the defaults."""
     if serving is None or image is None:
         return DeployOptions(publish=published(proxy), health_timeout=health_timeout)
-    image_env = set(image.env)
-    environment = tuple(
-        (name, value)
-        for name, _, value in (item.partition("=") for item in serving.env)
-        if f"{name}={value}" not in image_env and name != "SECRET_KEY"
-    )
     hardening = Hardening(
         read_only=serving.read_only,
         drop_capabilities=serving.cap_drop == ("ALL",),
@@ -58,6 +64,12 @@ def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: 
         allow_root=serving.user in ROOT_USERS,
         memory=serving.memory,
         cpus=serving.nano_cpus / 1e9 if serving.nano_cpus else None,
+    )
+    ours = {f"{name}={value}" for name, value in sized(hardening).items()} | set(image.env)
+    environment = tuple(
+        (name, value)
+        for name, _, value in (item.partition("=") for item in serving.env)
+        if f"{name}={value}" not in ours and name != "SECRET_KEY"
     )
     return DeployOptions(
         publish=published(proxy), health_timeout=health_timeout, environment=environment, hardening=hardening
