@@ -45,6 +45,7 @@ class ContainerInfo:
     nano_cpus: int | None
     addresses: Mapping[str, str] = field(default_factory=dict)  # network name -> IPv4 address
     healthcheck: tuple[str, ...] = ()  # the HEALTHCHECK's test as argv; () without one
+    network_mode: str = ""  # "host", "bridge", a network's name
 
     @property
     def health_argv(self) -> tuple[str, ...]:
@@ -163,6 +164,7 @@ def parse_container(data: Mapping[str, Any]) -> ContainerInfo:
             for name, endpoint in _dict(_dict(data.get("NetworkSettings")).get("Networks")).items()
         },
         healthcheck=tuple(str(part) for part in _dict(config.get("Healthcheck")).get("Test") or ()),
+        network_mode=str(host.get("NetworkMode") or ""),
     )
 
 

@@ -13,7 +13,7 @@ from provision.errors import DeployFailed
 from provision.services.proxy import Proxy
 
 LOG_LINES = 30
-POLL = 0.5
+POLL = 0.1  # a probe takes longer than this already
 
 
 def failure(container: ContainerInfo) -> str | None:
@@ -71,9 +71,9 @@ class HealthGate:
                     "; fix the cause and deploy again." if "exited" in why else "."
                 )
                 raise DeployFailed(why, hint=hint, details=self.engine.logs(container.id, LOG_LINES))
-            if ready_for_probe(container) or self._checks_now(container):
+            if ready_for_probe(container) or container.health == "starting":
                 status, answer = self.proxy.probe(app, address)
-                if status == 200:
+                if status == 200 and (ready_for_probe(container) or self._checks_now(container)):
                     return
             if self.clock() > deadline:
                 raise DeployFailed(

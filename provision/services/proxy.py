@@ -10,6 +10,7 @@ reload, so no client connection is closed and none of those kept open to the rel
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import ipaddress
 import tarfile
@@ -314,6 +315,8 @@ class Proxy:
         proxy = self.get(app)
         if proxy is None:
             return None, "no proxy"
+        if proxy.network_mode == "host" and self.engine.target.is_local:
+            return _probe_here(upstream, path)  # this host's network is the proxy's: no exec needed
         code = (
             "import sys, urllib.request as u\n"
             "try:\n"
@@ -346,6 +349,18 @@ class Proxy:
         self.engine.remove_network(network_name(app))
         self.engine.remove_volume(route_volume(app))
         return removed
+
+
+def _probe_here(upstream: str, path: str) -> tuple[int | None, str]:
+    connection = http.client.HTTPConnection(upstream, APP_PORT, timeout=3)
+    try:
+        connection.request("GET", path, headers={"Host": "localhost"})
+        status = connection.getresponse().status
+    except OSError as exc:
+        return None, f"error {exc}"
+    finally:
+        connection.close()
+    return status, str(status)
 
 
 # Run in the proxy as its user: `live` is renamed over (atomic), never rewritten in place. The

@@ -169,8 +169,10 @@ def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyo
     [
         (Behaviour(exit_code=3), "The container exited at start (exit code 3)"),
         (Behaviour(health="unhealthy"), "The container is unhealthy: curl: (7) Failed to connect"),
+        (Behaviour(health="starting", answers=503), "The container was not healthy after 20 s (health: starting; "
+                                                    "GET / answered: 503)"),
         (Behaviour(health="starting"), "The container was not healthy after 20 s (health: starting; GET / "
-                                       "answered: nothing yet)"),
+                                       "answered: 200)"),  # its HEALTHCHECK never passed
         (Behaviour(health=None, answers=500), "The container was not healthy after 20 s (health: no HEALTHCHECK; "
                                               "GET / answered: 500)"),
     ],
