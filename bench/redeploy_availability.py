@@ -2,8 +2,10 @@
 recreate that docker compose does (stop the old container, start the new one on the same
 port, wait until it answers), with the same image, under the same steady load.
 
-Load: 3 client threads, each one request at a time on a fresh connection, to 127.0.0.1 only,
-for a bounded time around each redeploy.
+Load: 3 client threads that each send one request at a time on a fresh connection, and 3 that
+each keep one connection open and send every request on it (as browsers and HTTP clients
+do), to 127.0.0.1 only, for a bounded time around each redeploy. A keep-alive client here is
+strict: a request that fails on its open connection is counted, not retried.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ def free_port() -> int:
 
 
 class Load:
-    def __init__(self, port: int, threads: int = 3) -> None:
+    def __init__(self, port: int, threads: int = 3, keepalive: bool = False) -> None:
         self.port = port
+        self.keepalive = keepalive
         self.ok = 0
         self.failed = 0
+        self.connections = 0
         self.first_failure: float | None = None
         self.last_failure: float | None = None
         self.stop = threading.Event()
@@ -48,14 +52,26 @@ class Load:
 
     def run(self) -> None:
         deadline = time.monotonic() + 300
+        conn: http.client.HTTPConnection | None = None
         while not self.stop.is_set() and time.monotonic() < deadline:
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                    conn.connect()
+                    with self.lock:
+                        self.connections += 1
                 conn.request("GET", "/", headers={"Host": f"localhost:{self.port}"})
-                good = conn.getresponse().status == 200
-                conn.close()
+                response = conn.getresponse()
+                response.read()
+                good = response.status == 200
+                if not self.keepalive or response.will_close:
+                    conn.close()
+                    conn = None
             except OSError:
                 good = False
+                if conn is not None:
+                    conn.close()
+                conn = None
             with self.lock:
                 if good:
                     self.ok += 1
@@ -99,18 +115,35 @@ def wait_answers(port: int, timeout: float = 120) -> None:
     raise SystemExit(f"nothing answered on port {port}")
 
 
-def recreate(client: docker.DockerClient, image: str, port: int) -> Load:
+class Loads:
+    """Fresh-connection clients and keep-alive clients, at once."""
+
+    def __init__(self, port: int) -> None:
+        self.fresh = Load(port)
+        self.kept = Load(port, keepalive=True)
+
+    def __enter__(self) -> Loads:
+        self.fresh.__enter__()
+        self.kept.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fresh.__exit__()
+        self.kept.__exit__()
+
+
+def recreate(client: docker.DockerClient, image: str, port: int) -> Loads:
     """The baseline: one container on the port, replaced by stop + run."""
     env = {"SECRET_KEY": "bench-" + "x" * 60}
     old = client.containers.run(image, detach=True, ports={"8000/tcp": ("127.0.0.1", port)}, environment=env)
     wait_answers(port)
     try:
-        with Load(port) as load:
+        with Loads(port) as loads:
             old.stop(timeout=30)
             old.remove()
             old = client.containers.run(image, detach=True, ports={"8000/tcp": ("127.0.0.1", port)}, environment=env)
             wait_answers(port)
-        return load
+        return loads
     finally:
         old.remove(force=True)
 
@@ -131,17 +164,22 @@ def main() -> None:
         try:
             dockerhello(deploy, home)
             image = f"{name}:latest"
-            with Load(port) as switched:
+            with Loads(port) as switched:
                 dockerhello(deploy, home)
             recreated = recreate(client, image, free_port())
         finally:
             dockerhello(["down", "--app", name, "--images", "--path", str(REPO)], home)
-    print(f"{'strategy':<28}{'requests':>10}{'failed':>8}{'outage':>10}")
-    for label, load in (("recreate (baseline)", recreated), ("dockerhello proxy switch", switched)):
-        print(f"{label:<28}{load.ok + load.failed:>10}{load.failed:>8}{load.outage_ms():>8.0f}ms")
-    verdict = "OK" if switched.failed == 0 else "REGRESSION"
-    print(f"{verdict}: the switch failed {switched.failed} requests; recreate failed {recreated.failed}")
-    sys.exit(0 if switched.failed == 0 else 1)
+    print(f"{'strategy':<28}{'clients':<12}{'requests':>10}{'failed':>8}{'outage':>10}{'connections':>13}")
+    for label, loads in (("recreate (baseline)", recreated), ("dockerhello proxy switch", switched)):
+        for kind, load in (("fresh", loads.fresh), ("keep-alive", loads.kept)):
+            print(f"{label:<28}{kind:<12}{load.ok + load.failed:>10}{load.failed:>8}{load.outage_ms():>8.0f}ms"
+                  f"{load.connections:>13}")  # fmt: skip
+    failed = switched.fresh.failed + switched.kept.failed
+    verdict = "OK" if failed == 0 else "REGRESSION"
+    print(f"{verdict}: the switch failed {failed} requests "
+          f"(keep-alive clients opened {switched.kept.connections} connections for 3 clients); "
+          f"recreate failed {recreated.fresh.failed + recreated.kept.failed}")  # fmt: skip
+    sys.exit(0 if failed == 0 else 1)
 
 
 if __name__ == "__main__":

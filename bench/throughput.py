@@ -47,6 +47,7 @@ class Round:
     p99_ms: float
     errors: int
     non_2xx: int
+    socket_errors: str = ""  # wrk's own words: connect, read, write, timeout
 
 
 def _ms(value: str, unit: str) -> float:
@@ -60,14 +61,29 @@ def parse_wrk(text: str) -> Round:
                                                                              text, re.MULTILINE)}  # fmt: skip
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
     non_2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
-    return Round(rps, latency.get("50", 0.0), latency.get("99", 0.0), errors, non_2xx)
+    kinds = m.group(1) if (m := re.search(r"Socket errors: (.*)", text)) else ""
+    return Round(rps, latency.get("50", 0.0), latency.get("99", 0.0), errors, non_2xx, kinds)
 
 
-def wrk(url: str, seconds: int) -> Round:
+def wrk(url: str, seconds: int, connections: int = 32) -> Round:
     # Bounded in time and to an address of this machine (or of its VM), as a load test here must be.
-    proc = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-H", "Host: localhost", url],
+    proc = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", "Host: localhost",
+                           url],
                           capture_output=True, text=True, timeout=seconds + 60, check=True)  # fmt: skip
     return parse_wrk(proc.stdout)
+
+
+def time_wait() -> int:
+    """Sockets of this host in TIME_WAIT: each connection a server closes leaves one for 60 s,
+    and when they hold most of the ephemeral ports, new connections wait for a free one."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                count += sum(1 for line in lines if line.split()[3:4] == ["06"])
+        except OSError:
+            continue
+    return count
 
 
 def free_port() -> int:
@@ -133,7 +149,8 @@ def main() -> None:
                     results[label].append(measured)
                     print(f"round {number + 1} {label:<12} {measured.requests_per_second:>9.0f} req/s  "
                           f"p50 {measured.p50_ms:>6.1f} ms  p99 {measured.p99_ms:>6.1f} ms  "
-                          f"errors {measured.errors}  non-2xx {measured.non_2xx}", flush=True)  # fmt: skip
+                          f"errors {measured.errors}  non-2xx {measured.non_2xx}  "
+                          f"TIME_WAIT after {time_wait()}", flush=True)  # fmt: skip
         finally:
             if container is not None:
                 container.remove(force=True)

@@ -1,0 +1,146 @@
+"""Seconds from a one-line change to a view to the new text served: `dockerhello deploy`
+(build, health-gated start beside the serving release, switch) against the by-hand
+`docker build && docker rm -f && docker run` on the same project, alternating, in one run.
+
+Both start from a warm build cache (the dependency layer built), as a developer's second
+deploy does. The clock stops when GET / answers with the new text.
+
+    .venv/bin/python bench/redeploy_time.py [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from click.testing import CliRunner  # noqa: E402
+
+from provision.app import App  # noqa: E402
+from provision.cli import cli  # noqa: E402
+
+BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
+FILES = ("Dockerfile", ".dockerignore", "start.sh", "requirements.txt", "manage.py", "helloworld")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def body(port: int) -> str:
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "localhost"})
+        with urllib.request.urlopen(request, timeout=2) as response:
+            return str(response.read().decode())
+    except OSError:
+        return ""
+
+
+def until_served(port: int, text: str, started: float, timeout: float = 120) -> float:
+    while time.monotonic() - started < timeout:
+        if body(port) == text:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise SystemExit(f"port {port} did not serve {text!r} within {timeout:.0f} s")
+
+
+def change(project: Path, text: str) -> None:
+    views = project / "helloworld" / "views.py"
+    lines = views.read_text().splitlines(keepends=True)
+    views.write_text("".join(re_text(line, text) for line in lines))
+
+
+def re_text(line: str, text: str) -> str:
+    if line.lstrip().startswith("return HttpResponse(") and '"ok"' not in line:
+        return f'    return HttpResponse("{text}", content_type="text/plain; charset=utf-8")\n'
+    return line
+
+
+def dockerhello(args: list[str], home: str) -> None:
+    app = App.create({**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
+    result = CliRunner().invoke(cli, ["-q", *args], obj=app, prog_name="dockerhello")
+    if result.exit_code != 0:
+        raise SystemExit(result.stderr)
+
+
+def watched_deploy(deploy: list[str], home: str, port: int, text: str, started: float) -> float:
+    """Seconds until `text` is served, watched while the deploy runs (it returns later: it
+    lets the previous release drain before it stops it)."""
+    seen: list[float] = []
+    watcher = threading.Thread(target=lambda: seen.append(until_served(port, text, started)))
+    watcher.start()
+    dockerhello(deploy, home)
+    watcher.join()
+    return seen[0]
+
+
+def by_hand(project: Path, tag: str, name: str, port: int, key: str) -> None:
+    docker = shutil.which("docker") or "docker"
+    subprocess.run([docker, "build", "-q", "--build-arg", f"BASE_IMAGE={BASE}", "-t", tag, str(project)],
+                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    subprocess.run([docker, "rm", "-f", name], check=False, capture_output=True, timeout=60)
+    subprocess.run([docker, "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000", "-e", f"SECRET_KEY={key}",
+                    tag], check=True, capture_output=True, timeout=60)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    app, key = f"bench-rd-{os.getpid()}", secrets.token_urlsafe(50)
+    hand_tag, hand_name = f"{app}-hand:latest", f"{app}-hand"
+    hand_port, port = free_port(), free_port()
+    times: dict[str, list[float]] = {"by hand": [], "dockerhello": []}
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as home:
+        project = Path(tmp) / "project"
+        project.mkdir()
+        for name in FILES:
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, project / name)
+        deploy = ["deploy", str(project), "--app", app, "--publish", f"127.0.0.1:{port}", "--base-image", BASE]
+        try:
+            dockerhello(deploy, home)  # warm: the dependency layer is built, the proxy runs
+            by_hand(project, hand_tag, hand_name, hand_port, key)
+            until_served(hand_port, "Hello, World!", time.monotonic())
+            for number in range(args.rounds):
+                for label in ("by hand", "dockerhello"):
+                    text = f"Hello, {label} {number}!"
+                    change(project, text)
+                    started = time.monotonic()
+                    if label == "by hand":
+                        by_hand(project, hand_tag, hand_name, hand_port, key)
+                        took = until_served(hand_port, text, started)
+                    else:
+                        took = watched_deploy(deploy, home, port, text, started)
+                    times[label].append(took)
+                    print(f"round {number + 1} {label:<12} {took:6.2f} s", flush=True)
+        finally:
+            subprocess.run(["docker", "rm", "-f", hand_name], check=False, capture_output=True)
+            subprocess.run(["docker", "rmi", "-f", hand_tag], check=False, capture_output=True)
+            dockerhello(["down", "--app", app, "--images", "--path", str(project)], home)
+    hand, ours = statistics.median(times["by hand"]), statistics.median(times["dockerhello"])
+    print(f"\nby hand (docker build && docker rm -f && docker run)  {hand:6.2f} s (median of {args.rounds})")
+    print(f"dockerhello deploy (health-gated, zero downtime)      {ours:6.2f} s")
+    print(f"ratio: {ours / hand:.2f}x (the target is at most 1.1x)")
+
+
+if __name__ == "__main__":
+    main()
