@@ -130,6 +130,47 @@ def test_zero_downtime_redeploy_under_steady_requests(app: App, tmp_path: Path) 
     assert served > 100
 
 
+def test_a_client_keeping_its_connection_open_sees_no_error_through_switches(app: App, tmp_path: Path) -> None:
+    ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    connection.connect()
+    kept = connection.sock
+    failures: list[str] = []
+    bodies: dict[bytes, int] = {}
+    stop = threading.Event()
+
+    def client() -> None:  # strict: a request that fails on the open connection is not retried
+        nonlocal kept
+        deadline = time.monotonic() + 300
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                connection.request("GET", "/", headers={"Host": "localhost"})
+                response = connection.getresponse()
+                body = response.read()
+                bodies[body] = bodies.get(body, 0) + 1
+                if response.will_close:  # nginx's keepalive_requests reached: a close it announced, no error
+                    connection.connect()
+                    kept = connection.sock
+                elif response.status != 200 or connection.sock is not kept:
+                    failures.append(f"HTTP {response.status}, connection kept: {connection.sock is kept}")
+            except OSError as exc:
+                failures.append(repr(exc))
+                return
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        ok(app.deploy(variant(tmp_path, "v2", "Hello again, World!")))
+        ok(app("rollback"))
+        time.sleep(1)
+    finally:
+        stop.set()
+        thread.join()
+        connection.close()
+    assert failures == []
+    assert bodies.get(b"Hello, World!", 0) > 0 and bodies.get(b"Hello again, World!", 0) > 0
+
+
 def test_rollback_with_no_argument_restores_the_previous_text(app: App, tmp_path: Path) -> None:
     ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
     ok(app.deploy(variant(tmp_path, "v2", "Hello again, World!")))
