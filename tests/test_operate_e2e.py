@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ import docker
 import pytest
 from click.testing import Result
 
+from provision.services.proxy import slot_addresses
 from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers
 
 pytestmark = pytest.mark.docker
@@ -398,3 +401,48 @@ def test_two_hosts_deploying_to_one_engine_share_its_record_its_lock_and_the_app
     assert held.exit_code == 1
     assert "Error: Another deploy of this app is running (pid 4242 on ci-runner-7, since 09:15:00 UTC)" in held.stderr
     assert fetch(int(port))[1] == b"Hello again, World!"  # nothing was touched
+
+
+def test_an_app_of_an_earlier_dockerhello_moves_into_the_slots_at_its_next_deploy(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    first = ok(app.deploy(variant(tmp_path, "v1", "Hello, World!")))
+    old_release = first.stderr.split("is up: release ")[1].split()[0]
+    # Rebuild what an earlier dockerhello left: a network whose subnet the engine picked, the
+    # release on it, and a proxy whose route is a file naming the release (not a link).
+    proxy = docker_client.containers.get(app.name)
+    proxy_image = proxy.attrs["Config"]["Image"]
+    proxy.remove(force=True)
+    docker_client.volumes.get(f"{app.name}-route").remove(force=True)
+    [release] = release_containers(docker_client, app.name)
+    network = docker_client.networks.get(f"dockerhello-{app.name}")
+    network.disconnect(release, force=True)
+    network.remove()
+    docker_client.networks.create(f"dockerhello-{app.name}", driver="bridge", labels={"dockerhello.app": app.name})
+    docker_client.networks.get(f"dockerhello-{app.name}").connect(release)
+    old_proxy = docker_client.containers.run(
+        proxy_image, ["sleep", "infinity"], name=app.name, detach=True,
+        labels={"dockerhello.app": app.name, "dockerhello.role": "proxy"},
+        ports={"8000/tcp": ("127.0.0.1", app.port)}, network=f"dockerhello-{app.name}",
+        volumes={f"{app.name}-route": {"bind": "/var/lib/dockerhello-proxy", "mode": "rw"}},
+    )  # fmt: skip
+    route = f'set $upstream "http://{release.name}:8000";\nset $release "{old_release}";\n'.encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("route.conf")
+        info.size = len(route)
+        tar.addfile(info, io.BytesIO(route))
+    old_proxy.put_archive("/var/lib/dockerhello-proxy", archive.getvalue())
+
+    second = ok(app.deploy(variant(tmp_path, "v2", "Hello again, World!")))
+    assert "was deployed by an earlier dockerhello: replacing its proxy and network once" in second.stderr
+    assert fetch(app.port)[:2] == (200, b"Hello again, World!")
+    network = docker_client.networks.get(f"dockerhello-{app.name}")
+    assert network.attrs["Labels"]["dockerhello.slots"] == "blue,green"
+    assert docker_client.containers.get(app.name).labels["dockerhello.slots"] == "blue,green"
+    [serving] = release_containers(docker_client, app.name)  # the old one was moved, then retired
+    subnet = network.attrs["IPAM"]["Config"][0]["Subnet"]
+    address = serving.attrs["NetworkSettings"]["Networks"][f"dockerhello-{app.name}"]["IPAddress"]
+    assert address == slot_addresses(subnet)["green"]  # the moved release took blue
+    ok(app("rollback"))
+    assert fetch(app.port)[:2] == (200, b"Hello, World!")
