@@ -37,7 +37,7 @@ from provision.services.health import HealthGate
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
-from provision.services.proxy import Proxy, ProxySpec, other_slot, uses_host_network
+from provision.services.proxy import Proxy, ProxySpec, other_slot, slot_of, uses_host_network
 from provision.services.release_container import release_spec, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 
@@ -183,14 +183,14 @@ class Deployer:
         first = self.proxy.get(app) is None
         base = self._proxy_base(options, release, proxy_base)
         host_network = uses_host_network(options.publish.host_port, self.engine.info())
-        self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base, host_network),
-                          options.bind_ip or options.publish.host_ip)  # fmt: skip
+        routing = self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base,
+                                              host_network), options.bind_ip or options.publish.host_ip)  # fmt: skip
         name = release_name(app, release.id)
-        slot = other_slot(self.proxy.live_slot(app))
-        address = self.proxy.slot_address(app, slot)
+        slot = other_slot(routing.slot)
+        address = routing.address(slot)
         self.engine.remove(name, force=True)  # left by a deploy that was killed
         for container in self.proxy.releases(app):  # so is a release that holds the slot's address
-            if self.proxy.slot_of(app, container) == slot:
+            if slot_of(routing.network, container) == slot:
                 self.engine.remove(container.id, force=True)
         self.console.step(f"Starting release {release.id} as container {name}")
         created = False

@@ -77,6 +77,12 @@ def parse_route(link: str) -> tuple[str, str] | None:
     return (release, slot) if release and slot in SLOTS else None
 
 
+def slot_of(network: NetworkInfo, container: ContainerInfo) -> str | None:
+    """The slot `container` holds on `network`, by its address; None if none."""
+    address = container.addresses.get(network.name)
+    return next((slot for slot, ip in slot_addresses(network.subnet or "").items() if ip == address), None)
+
+
 def other_slot(slot: str | None) -> str:
     """The slot a new release starts in: the one that is not live."""
     return SLOTS[1] if slot == SLOTS[0] else SLOTS[0]
@@ -113,6 +119,18 @@ def _context() -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Routing:
+    """What a deploy needs of the app's plumbing, read once: its network and the live route."""
+
+    network: NetworkInfo
+    release: str | None  # the release the proxy routes to; None before the first switch
+    slot: str | None  # its slot
+
+    def address(self, slot: str) -> str:
+        return slot_addresses(self.network.subnet or "")[slot]
 
 
 @dataclass(frozen=True)
@@ -171,8 +189,9 @@ class Proxy:
             return None
         return next((c for c in self.releases(app) if c.labels.get(LABEL_RELEASE) == routed), None)
 
-    def ensure(self, spec: ProxySpec, bind_ip: str) -> ContainerInfo:
-        """The running proxy for `spec.app`, created (routing nowhere yet) if missing."""
+    def ensure(self, spec: ProxySpec, bind_ip: str) -> Routing:
+        """The running proxy for `spec.app`, created (routing nowhere yet) if missing, and
+        where it routes."""
         image = self.ensure_image(spec.base_image)  # before any downtime a replacement costs
         moved = self._replace_old_layout(spec.app)
         network = self.network(spec.app)
@@ -202,29 +221,18 @@ class Proxy:
             assert proxy is not None, "a container created a moment ago"
         if not proxy.running:
             self._start(proxy, spec)
-        if moved is not None:
-            self.switch(spec.app, moved, SLOTS[0])
-        elif self.route(spec.app) is None:
-            self.switch(spec.app, NO_RELEASE, SLOTS[0])  # a new proxy: answers 502 until the first switch
-        return proxy
+        route = self.route(spec.app) if moved is None else None
+        if route is None:  # a new proxy answers 502 until the first switch; a moved release serves
+            route = (moved or NO_RELEASE, SLOTS[0])
+            self.switch(spec.app, *route)
+        release, slot = route
+        return Routing(network, None, None) if release == NO_RELEASE else Routing(network, release, slot)
 
     def network(self, app: str) -> NetworkInfo:
         """The app's network, created with the slots' subnet if missing."""
         name = network_name(app)
         found = self.engine.network(name)
         return found or self.engine.create_network(name, {LABEL_APP: app, LABEL_SLOTS: ",".join(SLOTS)})
-
-    def slot_address(self, app: str, slot: str) -> str:
-        subnet = self.network(app).subnet
-        assert subnet, "a network dockerhello created with a subnet"
-        return slot_addresses(subnet)[slot]
-
-    def slot_of(self, app: str, container: ContainerInfo) -> str | None:
-        network = self.engine.network(network_name(app))
-        if network is None or not network.subnet:
-            return None
-        address = container.addresses.get(network.name)
-        return next((slot for slot, ip in slot_addresses(network.subnet).items() if ip == address), None)
 
     def _replace_old_layout(self, app: str) -> str | None:
         """An app deployed by an earlier dockerhello has a proxy that reloads nginx to switch,
@@ -252,11 +260,12 @@ class Proxy:
             self.engine.remove_network(network_name(app))
         if serving is None:
             return None
+        network = self.network(app)
         for container in releases:  # the first slot's address must be free for it
-            if container.id != serving.id and self.slot_of(app, container) == SLOTS[0]:
+            if container.id != serving.id and slot_of(network, container) == SLOTS[0]:
                 self.engine.remove(container.id, force=True)
         if old_network:
-            self.engine.connect_network(network_name(app), serving.id, self.slot_address(app, SLOTS[0]))
+            self.engine.connect_network(network.name, serving.id, slot_addresses(network.subnet or "")[SLOTS[0]])
         return serving.labels.get(LABEL_RELEASE)
 
     def _legacy_serving(self, app: str, proxy: ContainerInfo) -> ContainerInfo | None:
@@ -304,10 +313,6 @@ class Proxy:
     def current_release(self, app: str) -> str | None:
         route = self.route(app)
         return route[0] if route is not None and route[0] != NO_RELEASE else None
-
-    def live_slot(self, app: str) -> str | None:
-        route = self.route(app)
-        return route[1] if route is not None and route[0] != NO_RELEASE else None
 
     def probe(self, app: str, upstream: str, path: str = "/") -> tuple[int | None, str]:
         """GET http://UPSTREAM:8000/PATH from inside the proxy, UPSTREAM a slot's address: the
