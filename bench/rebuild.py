@@ -5,17 +5,13 @@ as dockerhello builds, in the same run."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import docker
-
-REPO = Path(__file__).resolve().parent.parent
-BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
-FILES = ("Dockerfile", ".dockerignore", "start.sh", "requirements.txt", "manage.py", "helloworld")
+from common import BASE, copy_project
 
 
 def build(client: docker.DockerClient, path: Path, tag: str, nocache: bool) -> float:
@@ -31,13 +27,7 @@ def main() -> None:
     client = docker.from_env()
     tag = f"bench-rebuild:{os.getpid()}"
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
-        for name in FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, project / name)
+        project = copy_project(Path(tmp))
         try:
             full = build(client, project, tag, nocache=True)
             views = project / "helloworld" / "views.py"

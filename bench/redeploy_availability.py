@@ -12,29 +12,13 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
 import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import docker  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-
-from provision.app import App  # noqa: E402
-from provision.cli import cli  # noqa: E402
-
-BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+import docker
+from common import BASE, REPO, dockerhello, free_port
 
 
 class Load:
@@ -146,13 +130,6 @@ def recreate(client: docker.DockerClient, image: str, port: int) -> Loads:
         return loads
     finally:
         old.remove(force=True)
-
-
-def dockerhello(args: list[str], home: str) -> None:
-    app = App.create({**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
-    result = CliRunner().invoke(cli, ["-q", *args], obj=app, prog_name="dockerhello")
-    if result.exit_code != 0:
-        raise SystemExit(result.stderr)
 
 
 def main() -> None:

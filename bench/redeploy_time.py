@@ -14,32 +14,15 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from click.testing import CliRunner  # noqa: E402
-
-from provision.app import App  # noqa: E402
-from provision.cli import cli  # noqa: E402
-
-BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
-FILES = ("Dockerfile", ".dockerignore", "start.sh", "requirements.txt", "manage.py", "helloworld")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from common import BASE, copy_project, dockerhello, free_port
 
 
 def body(port: int) -> str:
@@ -71,13 +54,6 @@ def re_text(line: str, text: str) -> str:
     return line
 
 
-def dockerhello(args: list[str], home: str) -> None:
-    app = App.create({**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
-    result = CliRunner().invoke(cli, ["-q", *args], obj=app, prog_name="dockerhello")
-    if result.exit_code != 0:
-        raise SystemExit(result.stderr)
-
-
 def watched_deploy(deploy: list[str], home: str, port: int, text: str, started: float) -> float:
     """Seconds until `text` is served, watched while the deploy runs (it returns later: it
     lets the previous release drain before it stops it)."""
@@ -107,14 +83,7 @@ def main() -> None:
     hand_port, port = free_port(), free_port()
     times: dict[str, list[float]] = {"by hand": [], "dockerhello": []}
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as home:
-        project = Path(tmp) / "project"
-        project.mkdir()
-        for name in FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, project / name)
+        project = copy_project(Path(tmp) / "project")
         deploy = ["deploy", str(project), "--app", app, "--publish", f"127.0.0.1:{port}", "--base-image", BASE]
         try:
             dockerhello(deploy, home)  # warm: the dependency layer is built, the proxy runs

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import docker  # noqa: E402
-import docker.models.containers  # noqa: E402
-
-sys.path.insert(0, str(REPO / "bench"))
-from throughput import BASE, dockerhello, free_port, wrk  # noqa: E402
+import docker
+import docker.models.containers
+from common import BASE, REPO, dockerhello, free_port
+from throughput import wrk
 
 
 def memory(container: docker.models.containers.Container) -> int:

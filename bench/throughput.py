@@ -17,26 +17,19 @@ import argparse
 import os
 import re
 import secrets
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+import docker
+from common import BASE, REPO, dockerhello, free_port
 
-import docker  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
+from provision.app import App
 
-from provision.app import App  # noqa: E402
-from provision.cli import cli  # noqa: E402
-
-BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
 TUTORIAL = ["gunicorn", "helloworld.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
 
 
@@ -86,12 +79,6 @@ def time_wait() -> int:
     return count
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_answers(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,14 +88,6 @@ def wait_answers(url: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.5)
     raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
-
-
-def dockerhello(args: list[str], home: str) -> str:
-    app = App.create({**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
-    result = CliRunner().invoke(cli, ["-q", *args], obj=app, prog_name="dockerhello")
-    if result.exit_code != 0:
-        raise SystemExit(result.stderr)
-    return result.stdout.strip()
 
 
 def main() -> None:
