@@ -14,6 +14,7 @@ from provision.adapters.engine_model import (
     parse_container,
     parse_image,
     parse_info,
+    parse_network,
 )
 from provision.services.proxy import published
 from provision.services.release_container import serving_options
@@ -100,3 +101,14 @@ def test_the_engine_info_says_where_the_host_network_is() -> None:
     assert not parse_info({"OperatingSystem": "Docker Desktop"}, {}).host_network_is_host
     rootless = {"OperatingSystem": "Ubuntu 24.04", "SecurityOptions": ["name=seccomp,profile=default", "name=rootless"]}
     assert not parse_info(rootless, {}).host_network_is_host
+
+
+def test_the_apps_network_with_the_subnet_dockerhello_wrote_down() -> None:
+    network = parse_network(recorded("inspect-network.json")[0])
+    assert (network.name, network.subnet, network.gateway) == (
+        "dockerhello-dhtest-2377de8b",
+        "172.31.0.0/16",
+        "172.31.0.1",
+    )
+    assert network.labels["dockerhello.slots"] == "blue,green"
+    assert parse_network({}).subnet is None  # a network with no IPAM config
