@@ -19,6 +19,10 @@ ELSEWHERE = "publish elsewhere with --publish, e.g. --publish 127.0.0.1:8001."
 
 def host_port_free(publish: Publish) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in publish.host_ip else socket.AF_INET) as probe:
+        # As servers bind (nginx, docker-proxy): connections the last server on the port closed
+        # linger in TIME_WAIT for a minute after a `down`, and must not make the port look taken.
+        # A socket that listens there still refuses this bind on Linux.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((publish.host_ip, publish.host_port))
         except OSError:
