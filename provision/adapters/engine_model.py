@@ -46,6 +46,7 @@ class ContainerInfo:
     addresses: Mapping[str, str] = field(default_factory=dict)  # network name -> IPv4 address
     healthcheck: tuple[str, ...] = ()  # the HEALTHCHECK's test as argv; () without one
     network_mode: str = ""  # "host", "bridge", a network's name
+    mounts: Mapping[str, str] = field(default_factory=dict)  # volume name -> path in the container
 
     @property
     def health_argv(self) -> tuple[str, ...]:
@@ -114,6 +115,8 @@ class ContainerSpec:
     volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> path in the container
     restart: str = "unless-stopped"
     ipv4_address: str | None = None  # on `network`, which must have a subnet of dockerhello's choosing
+    command: tuple[str, ...] | None = None  # None: the image's CMD
+    tty: bool = False  # with stdin open: an interactive one-off
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,11 @@ def parse_container(data: Mapping[str, Any]) -> ContainerInfo:
         },
         healthcheck=tuple(str(part) for part in _dict(config.get("Healthcheck")).get("Test") or ()),
         network_mode=str(host.get("NetworkMode") or ""),
+        mounts={
+            str(mount.get("Name")): str(mount.get("Destination") or "")
+            for mount in data.get("Mounts") or []
+            if isinstance(mount, dict) and mount.get("Type") == "volume" and mount.get("Name")
+        },
     )
 
 

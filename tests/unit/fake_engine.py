@@ -33,6 +33,8 @@ class Behaviour:
     exit_code: int | None = None  # exits at start with this code
     answers: int = 200  # GET / from the proxy's side
     logs: tuple[str, ...] = ("Starting Gunicorn with 5 workers",)
+    one_off_exit: int = 0  # what a one-off container (a migration, `run`) exits with
+    one_off_output: tuple[str, ...] = ("Operations to perform:", "  No migrations to apply.")
 
 
 @dataclass
@@ -177,6 +179,23 @@ class FakeEngine:
         self.calls.append(("remove", found.name))
         return True
 
+    def attach_output(self, container: str) -> Iterator[str]:
+        found = self.container(container)
+        assert found is not None and found.labels.get("dockerhello.role") == "one-off"
+        assert not found.running, "attach before the start: attaching to an exited container waits for ever"
+        self.calls.append(("attach", found.name, *(self.specs[found.name].command or ())))
+
+        def output() -> Iterator[str]:
+            yield from (line + "\n" for line in self.behaviour.one_off_output)
+            self._update(found.name, status="exited", running=False, exit_code=self.behaviour.one_off_exit)
+
+        return output()
+
+    def wait(self, container: str) -> int:
+        found = self.container(container)
+        assert found is not None
+        return found.exit_code
+
     def logs(self, container: str, tail: int) -> list[str]:
         return list(self.behaviour.logs)[-tail:] if self.container(container) else []
 
@@ -243,5 +262,7 @@ class FakeEngine:
     def remove_network(self, name: str) -> None:
         self.networks.pop(name, None)
 
-    def remove_volume(self, name: str) -> None:
+    def remove_volume(self, name: str) -> bool:
+        found = name in self.volumes
         self.volumes.discard(name)
+        return found

@@ -257,7 +257,8 @@ class Engine:
                 spec.image, name=spec.name, user=spec.user, environment=dict(spec.env) or None,
                 labels=dict(spec.labels), host_config=host_config, stop_signal="SIGTERM",
                 stop_timeout=spec.stop_timeout, ports=[publish.container_port] if publish else None,
-                networking_config=networking,
+                networking_config=networking, command=list(spec.command) if spec.command is not None else None,
+                tty=spec.tty, stdin_open=spec.tty,
             )  # fmt: skip
         except docker.errors.APIError as exc:
             if exc.status_code == 409:
@@ -284,6 +285,37 @@ class Engine:
         except docker.errors.NotFound:
             return False
         return True
+
+    @translated
+    def wait(self, container: str) -> int:
+        """Block until the container exits; its exit code."""
+        return int(self.api.wait(container).get("StatusCode", -1))
+
+    @translated
+    def attach_output(self, container: str) -> Iterator[str]:
+        """The output of a container not yet started, both streams, from its start until it
+        exits. Attached now, before the start, as `docker run` does: attaching to a container
+        that has already exited waits for ever."""
+        stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True)
+
+        def chunks() -> Iterator[str]:
+            try:
+                for chunk in stream:
+                    yield bytes(chunk).decode("utf-8", errors="replace")
+            except Exception as exc:
+                raise translate(self.target, exc) from exc
+
+        return chunks()
+
+    @translated
+    def attach_terminal(self, container: str) -> Any:
+        """A socket on the container's terminal (created with `tty`), before it starts: what
+        is written reaches its stdin, what it prints comes back, raw."""
+        return self.api.attach_socket(container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+
+    @translated
+    def resize(self, container: str, height: int, width: int) -> None:
+        self.api.resize(container, height=height, width=width)
 
     @translated
     def logs(self, container: str, tail: int) -> list[str]:
@@ -385,8 +417,10 @@ class Engine:
             return
 
     @translated
-    def remove_volume(self, name: str) -> None:
+    def remove_volume(self, name: str) -> bool:
+        """False when it was not there."""
         try:
             self.api.remove_volume(name, force=True)
         except docker.errors.NotFound:
-            return
+            return False
+        return True
