@@ -47,3 +47,8 @@ class Console:
         if not self.quiet:
             self.err.write(text)
             self.err.flush()
+
+    def raw(self, text: str) -> None:
+        """A command's own output, which is the result (`dockerhello run`): to stdout as it comes."""
+        self.out.write(text)
+        self.out.flush()

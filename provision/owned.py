@@ -13,9 +13,11 @@ LABEL_GIT = "dockerhello.git"  # the release's commit, on its image
 LABEL_PROXY_BASE = "dockerhello.proxy-base"  # on a proxy image: the base it was built on
 LABEL_PUBLISH = "dockerhello.publish"  # on the proxy: the address it serves the app on
 LABEL_SLOTS = "dockerhello.slots"  # on the app's network and proxy: the slot layout (below)
+LABEL_HEALTH_PATH = "dockerhello.health-path"  # on a release: what its health gate asked for
 
 ROLE_PROXY = "proxy"
 ROLE_RELEASE = "release"
+ROLE_ONE_OFF = "one-off"  # a migration or `dockerhello run`: removed when it ends
 
 APP_PORT = 8000  # where a release's server listens, and the proxy's own port inside it
 ROUTE_DIR = "/var/lib/dockerhello-proxy"  # the proxy's route, on its volume
@@ -67,3 +69,13 @@ def records_volume(app: str) -> str:
 def lock_name(app: str) -> str:
     """A container whose creation is the lock: the engine refuses a second of the same name."""
     return f"{app}-deploy-lock"
+
+
+# The app's data: a volume no release owns, mounted at /data in each (the SQLite database,
+# uploads). Nothing removes it but `down --volumes`.
+DATA_DIR = "/data"
+SQLITE_URL = "sqlite:////data/db.sqlite3"
+
+
+def data_volume(app: str) -> str:
+    return f"{app}-data"

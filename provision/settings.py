@@ -130,6 +130,37 @@ class DeploySettings:
             allowed="a number of release images to keep",
         )
     )
+    database: str = setting(
+        Declaration(
+            "--db",
+            "The app's database: sqlite keeps its file on the app's data volume APP-data (mounted at "
+            "/data, DATABASE_URL given), which outlives every release, rollback and `down`; none: no volume.",
+            "none",
+            validators.database,
+            "sqlite|none",
+            allowed='"sqlite" or "none"',
+        )
+    )
+    migrate: bool = setting(
+        Declaration(
+            "--migrate/--no-migrate",
+            "Run `manage.py migrate --noinput` in a one-off container of the new release before it takes "
+            "traffic; a failing migration stops the deploy and the serving release stays.",
+            False,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
+    health_path: str = setting(
+        Declaration(
+            "--health-path",
+            "The path that must answer 200 before a release takes traffic.",
+            "/",
+            validators.health_path,
+            "PATH",
+            allowed='a URL path such as "/" or "/admin/login/"',
+        )
+    )
     memory: int | None = setting(
         Declaration(
             "--memory",

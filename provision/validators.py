@@ -95,6 +95,25 @@ def release_id(text: str) -> str:
     return text
 
 
+DATABASES = ("sqlite", "none")
+HEALTH_PATH = r"/[A-Za-z0-9/_.~%-]{0,200}"
+
+
+def database(text: str) -> str:
+    if text not in DATABASES:
+        raise ValueError(
+            f"{_shown(text)} is not a database dockerhello runs: use sqlite (a file on the app's data volume) or none"
+        )
+    return text
+
+
+def health_path(text: str) -> str:
+    """A URL path without query or quotes: it is written into the health probe's code."""
+    if not re.fullmatch(HEALTH_PATH, text):
+        raise ValueError(f"{_shown(text)} is not a URL path such as / or /admin/login/ (letters, digits, /_.~%-)")
+    return text
+
+
 def port(text: str) -> int:
     if not re.fullmatch(PORT, text) or not 1 <= int(text) <= 65535:
         raise ValueError(f"{_shown(text)} is not a port number between 1 and 65535")

@@ -119,11 +119,27 @@ def logs(
     is_flag=True,
     help="Remove everything of the app: its images and its release record too (default: kept, for a later rollback).",
 )
+@click.option(
+    "--volumes",
+    is_flag=True,
+    help="Remove the app's data volume too (APP-data: its SQLite database and uploads). Asks first.",
+)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before removing the data volume.")
 @pass_app
-def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool) -> None:
-    """Stop and remove the app's containers (proxy and releases) and network."""
+def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool, volumes: bool,
+         yes: bool) -> None:  # fmt: skip
+    """Stop and remove the app's containers (proxy and releases) and network.
+
+    The app's data volume (its database and uploads) is kept: the next deploy finds its
+    data again. Only --volumes removes it, after asking.
+    """
+    from provision.owned import data_volume
+
     name = load_app_name(path, app_name)
-    removed = app.operator(name, machine_name).down(name, images)
+    if volumes and not yes:
+        click.confirm(f"Remove {data_volume(name)}, the data of {name} (its database and uploads), for good?",
+                      abort=True, err=True)  # fmt: skip
+    removed = app.operator(name, machine_name).down(name, images, volumes)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
 
 

@@ -34,6 +34,7 @@ from provision.secret_store import SecretStore
 from provision.services.build import ImageBuilder
 from provision.services.engine_records import EngineRecords
 from provision.services.health import HealthGate
+from provision.services.one_off import OneOff
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
@@ -80,6 +81,7 @@ class Deployer:
         self.proxy = Proxy(engine, console, sleep)
         self.builder = ImageBuilder(engine, console)
         self.health = HealthGate(engine, self.proxy, console, clock, sleep)
+        self.one_off = OneOff(engine, console)
 
     def for_target(self, options: DeployOptions) -> DeployOptions:
         """Options adjusted to the engine. Inside a docker-machine VM the app listens on all
@@ -192,19 +194,22 @@ class Deployer:
         for container in self.proxy.releases(app):  # so is a release that holds the slot's address
             if slot_of(routing.network, container) == slot:
                 self.engine.remove(container.id, force=True)
-        self.console.step(f"Starting release {release.id} as container {name}")
         created = False
         try:
             image = self.engine.image(release.image)
             if image is None:
                 raise DeployFailed(f"The image {release.image} is gone from the engine")
-            self.engine.create(release_spec(app, release.id, image, options, secret_key, address))
+            spec = release_spec(app, release.id, image, options, secret_key, address)
+            if options.migrate and not rollback:  # a rollback's schema is the newer one: Django migrates forward only
+                self.one_off.migrate(spec, release.id)
+            self.console.step(f"Starting release {release.id} as container {name}")
+            self.engine.create(spec)
             created = True
             try:
                 self.engine.start(name)
             except DockerHelloError as exc:
                 raise DeployFailed(f"The container did not start: {exc.message}") from None
-            self.health.wait(app, name, address, options.health_timeout)
+            self.health.wait(app, name, address, options.health_timeout, options.health_path)
             self.console.step(f"Switching {app} to release {release.id}")
             self.proxy.switch(app, release.id, slot)
             self._confirm_served(app, release.id, options)

@@ -55,7 +55,7 @@ class HealthGate:
         code, _ = self.engine.exec(container.id, container.health_argv)
         return code == 0
 
-    def wait(self, app: str, name: str, address: str, timeout: float) -> None:
+    def wait(self, app: str, name: str, address: str, timeout: float, path: str = "/") -> None:
         """Return once the release `name`, at `address`, is healthy and answers; else
         DeployFailed with why and its last log lines."""
         self.console.step(f"Waiting for {name} to be healthy (up to {timeout:.0f} s)")
@@ -72,13 +72,13 @@ class HealthGate:
                 )
                 raise DeployFailed(why, hint=hint, details=self.engine.logs(container.id, LOG_LINES))
             if ready_for_probe(container) or container.health == "starting":
-                status, answer = self.proxy.probe(app, address)
+                status, answer = self.proxy.probe(app, address, path)
                 if status == 200 and (ready_for_probe(container) or self._checks_now(container)):
                     return
             if self.clock() > deadline:
                 raise DeployFailed(
                     f"The container was not healthy after {timeout:.0f} s "
-                    f"(health: {container.health or 'no HEALTHCHECK'}; GET / answered: {answer or 'nothing yet'})",
+                    f"(health: {container.health or 'no HEALTHCHECK'}; GET {path} answered: {answer or 'nothing yet'})",
                     hint="Raise --health-timeout if the app is slow to start; its last log lines are below.",
                     details=self.engine.logs(container.id, LOG_LINES),
                 )

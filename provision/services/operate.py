@@ -10,7 +10,7 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.owned import LABEL_RELEASE, records_name, records_volume
+from provision.owned import LABEL_RELEASE, data_volume, records_name, records_volume
 from provision.services.proxy import Proxy, published
 from provision.services.releases import ReleaseState, ReleaseStore
 
@@ -97,9 +97,10 @@ class Operator:
         else:
             yield "".join(line + "\n" for line in self.engine.logs(container.id, tail))
 
-    def down(self, app: str, images: bool) -> list[str]:
+    def down(self, app: str, images: bool, volumes: bool = False) -> list[str]:
         """Stop and remove the app's containers, network and route. With `images`, everything
-        of the app goes: its images and its release record too (nothing is left to roll back to)."""
+        of the app goes: its images and its release record too (nothing is left to roll back to).
+        Its data volume stays unless `volumes`."""
         removed = []
         for container in self.proxy.releases(app):
             self.engine.stop(container.id, STOP_TIMEOUT)
@@ -107,6 +108,8 @@ class Operator:
                 removed.append(container.name)
         if self.proxy.remove(app):
             removed.append(app)
+        if volumes and self.engine.remove_volume(data_volume(app)):
+            removed.append(data_volume(app))
         if images:
             for image in self.engine.images(app):
                 if self.engine.remove_image(image.id, force=True):

@@ -20,6 +20,9 @@ class DeployOptions:
     keep: int = 5  # release images kept
     wait_for_lock: bool = True
     drain: float = 2.0  # seconds the old release keeps its in-flight requests after the switch
+    database: str = "none"  # "sqlite": the app's data volume, and DATABASE_URL naming a file on it
+    migrate: bool = False  # `manage.py migrate` in a one-off container before the release serves
+    health_path: str = "/"
 
     @classmethod
     def from_settings(cls, settings: DeploySettings, wait_for_lock: bool = True) -> DeployOptions:
@@ -30,6 +33,9 @@ class DeployOptions:
             environment=settings.environment(),
             hardening=settings.hardening,
             keep=settings.keep,
+            database=settings.database,
+            migrate=settings.migrate,
+            health_path=settings.health_path,
             wait_for_lock=wait_for_lock,
         )
 

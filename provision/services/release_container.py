@@ -4,9 +4,23 @@ and, for a rollback, the settings of the release that serves, read back from the
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec, ImageInfo
-from provision.owned import LABEL_RELEASE, ROLE_RELEASE, app_labels, network_name, release_name
+from provision.owned import (
+    DATA_DIR,
+    LABEL_APP,
+    LABEL_HEALTH_PATH,
+    LABEL_RELEASE,
+    LABEL_ROLE,
+    ROLE_ONE_OFF,
+    ROLE_RELEASE,
+    SQLITE_URL,
+    app_labels,
+    data_volume,
+    network_name,
+    release_name,
+)
 from provision.services.plan import DeployOptions
 from provision.services.proxy import published
 from provision.settings import Hardening
@@ -23,6 +37,15 @@ def sized(hardening: Hardening) -> dict[str, str]:
     return {"WEB_CONCURRENCY": str(max(1, math.ceil(hardening.cpus)))} if hardening.cpus else {}
 
 
+def data_env(database: str) -> dict[str, str]:
+    """What the app is told of its database: SQLite's file on the data volume."""
+    return {"DATABASE_URL": SQLITE_URL} if database == "sqlite" else {}
+
+
+def data_mounts(app: str, database: str) -> dict[str, str]:
+    return {data_volume(app): DATA_DIR} if database != "none" else {}
+
+
 def release_spec(app: str, release: str, image: ImageInfo, options: DeployOptions, secret_key: str,
                  address: str | None = None) -> ContainerSpec:  # fmt: skip
     """The container of `release`: on the app's network at its slot's `address`, no port of its
@@ -30,11 +53,11 @@ def release_spec(app: str, release: str, image: ImageInfo, options: DeployOption
     given at run time."""
     hardening = options.hardening
     user = UNPRIVILEGED if image.user in ROOT_USERS and not hardening.allow_root else None
-    environment = {**sized(hardening), **dict(options.environment)}
+    environment = {**sized(hardening), **data_env(options.database), **dict(options.environment)}
     return ContainerSpec(
         image=image.id,
         name=release_name(app, release),
-        labels=app_labels(app, ROLE_RELEASE, **{LABEL_RELEASE: release}),
+        labels=app_labels(app, ROLE_RELEASE, **{LABEL_RELEASE: release, LABEL_HEALTH_PATH: options.health_path}),
         network=network_name(app),
         env={"SECRET_KEY": secret_key, **environment},
         user=user,
@@ -47,7 +70,15 @@ def release_spec(app: str, release: str, image: ImageInfo, options: DeployOption
         pids_limit=512,
         stop_timeout=STOP_TIMEOUT,
         ipv4_address=address,
+        volumes=data_mounts(app, options.database),
     )
+
+
+def one_off_spec(release: ContainerSpec, name: str, command: tuple[str, ...], tty: bool = False) -> ContainerSpec:
+    """A one-off container of a release (a migration, `dockerhello run`): the release's image,
+    variables, volumes, network and hardening, its own command, no fixed address, no restart."""
+    labels = {**release.labels, LABEL_ROLE: ROLE_ONE_OFF}
+    return replace(release, name=name, labels=labels, command=command, ipv4_address=None, restart="no", tty=tty)
 
 
 def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: ImageInfo | None,
@@ -65,15 +96,21 @@ def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: 
         memory=serving.memory,
         cpus=serving.nano_cpus / 1e9 if serving.nano_cpus else None,
     )
-    ours = {f"{name}={value}" for name, value in sized(hardening).items()} | set(image.env)
+    database = "sqlite" if serving.mounts.get(data_volume(app_of(serving))) == DATA_DIR else "none"
+    ours = {f"{name}={value}" for name, value in {**sized(hardening), **data_env(database)}.items()} | set(image.env)
     environment = tuple(
         (name, value)
         for name, _, value in (item.partition("=") for item in serving.env)
         if f"{name}={value}" not in ours and name != "SECRET_KEY"
     )
     return DeployOptions(
-        publish=published(proxy), health_timeout=health_timeout, environment=environment, hardening=hardening
-    )
+        publish=published(proxy), health_timeout=health_timeout, environment=environment, hardening=hardening,
+        database=database, health_path=serving.labels.get(LABEL_HEALTH_PATH, "/"),
+    )  # fmt: skip
+
+
+def app_of(container: ContainerInfo) -> str:
+    return container.labels.get(LABEL_APP, "")
 
 
 def release_of(container: ContainerInfo) -> str | None:

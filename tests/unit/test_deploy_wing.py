@@ -340,14 +340,14 @@ def test_on_a_machine_the_app_listens_on_the_vms_interfaces_and_its_ip_is_an_all
 # -- day 2 ------------------------------------------------------------------------------------
 
 
-def operator(world: World) -> Operator:
+def operator_of(world: World) -> Operator:
     return Operator(world.engine, world.engine.target, world.deployer.store(APP), Proxy(world.engine, world.console))  # type: ignore[arg-type]
 
 
 def test_status_logs_down_and_prune(world: World) -> None:
     first = world.deploy()
     second = world.deploy()
-    ops = operator(world)
+    ops = operator_of(world)
     status = ops.status(APP, now=parse_time("2026-11-25T12:01:05Z"))
     assert (status.release, status.container, status.state, status.health, status.uptime_seconds, status.url) == (
         second, f"{APP}-{second}", "running", "healthy", 64, "http://localhost:18000/")  # fmt: skip
@@ -408,3 +408,53 @@ def test_an_app_of_an_earlier_dockerhello_moves_into_the_slots_once_its_release_
     assert engine.specs[f"{APP}-{release}"].ipv4_address == "172.30.0.254"  # the old one moved into blue
     assert ("stop", f"shop-{old}") in engine.calls  # retired after the switch, as any previous release
     assert world.routed() == release
+
+
+# -- migrations and the data volume -------------------------------------------------------------
+
+
+def test_a_migration_runs_in_a_one_off_container_of_the_new_release_before_it_starts(world: World) -> None:
+    release = world.deploy(database="sqlite", migrate=True)
+    attach = next(c for c in world.engine.calls if c[0] == "attach")
+    assert attach == ("attach", f"{APP}-{release}-migrate", "python", "manage.py", "migrate", "--noinput")
+    calls = [c[:2] for c in world.engine.calls]
+    assert calls.index(attach[:2]) < calls.index(("create", f"{APP}-{release}"))
+    migrate = world.engine.specs[f"{APP}-{release}-migrate"]
+    served = world.engine.specs[f"{APP}-{release}"]
+    # The release's own variables, volume, network and hardening; no address, no restart.
+    assert (migrate.env, migrate.volumes, migrate.network, migrate.user, migrate.read_only) == (
+        served.env, served.volumes, served.network, served.user, served.read_only)  # fmt: skip
+    assert migrate.env["DATABASE_URL"] == "sqlite:////data/db.sqlite3"
+    assert served.volumes == {f"{APP}-data": "/data"}
+    assert (migrate.restart, migrate.ipv4_address) == ("no", None)
+    assert world.engine.container(f"{APP}-{release}-migrate") is None  # removed once it ended
+    assert "No migrations to apply." in world.err.getvalue()
+
+
+def test_a_failing_migration_stops_the_deploy_and_the_serving_release_stays(world: World) -> None:
+    first = world.deploy(database="sqlite", migrate=True)
+    world.engine.behaviour.one_off_exit = 1
+    world.engine.behaviour.one_off_output = ("Applying shop.0002_broken...", "ValueError: no")
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy(database="sqlite", migrate=True)
+    assert raised.value.message.startswith("The migration failed (exit code 1): release ")
+    assert raised.value.details[-1] == "ValueError: no"
+    assert world.routed() == first
+    assert world.releases() == [f"{APP}-{first}"]  # the new release never started; the one-off is gone
+    assert sorted(world.records().values(), key=str) == sorted([ReleaseState.ACTIVE, ReleaseState.FAILED], key=str)
+
+
+def test_no_database_means_no_volume_and_no_migration(world: World) -> None:
+    release = world.deploy()
+    assert not any(c[0] == "attach" for c in world.engine.calls)
+    assert world.engine.specs[f"{APP}-{release}"].volumes == {}
+    assert "DATABASE_URL" not in world.engine.specs[f"{APP}-{release}"].env
+
+
+def test_down_keeps_the_data_volume_unless_asked(world: World) -> None:
+    world.deploy(database="sqlite", migrate=True)
+    operator = operator_of(world)
+    operator.down(APP, images=True)
+    assert f"{APP}-data" in world.engine.volumes
+    assert f"{APP}-data" in operator.down(APP, images=False, volumes=True)
+    assert f"{APP}-data" not in world.engine.volumes

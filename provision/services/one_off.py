@@ -1,0 +1,101 @@
+"""One-off containers of a release: the migration a deploy runs before the release takes
+traffic, and `dockerhello run`. Each is the release's own container spec (image, variables,
+volumes, network, hardening) with its own command, and is removed when it ends, whatever
+ends it: an exit, an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from provision.adapters.engine import Engine
+from provision.adapters.engine_model import ContainerSpec
+from provision.console import Console
+from provision.errors import DeployFailed, DockerHelloError
+from provision.owned import network_name
+from provision.services.proxy import Proxy
+from provision.services.release_container import one_off_spec, release_of, release_spec, serving_options
+
+MIGRATE = ("python", "manage.py", "migrate", "--noinput")
+LOG_LINES = 30
+
+# Relays a terminal to a container's socket until it closes: (socket, resize) -> None.
+Terminal = Callable[[Any, Callable[[int, int], None]], None]
+
+
+class OneOff:
+    def __init__(self, engine: Engine, console: Console) -> None:
+        self.engine = engine
+        self.console = console
+
+    def migrate(self, release: ContainerSpec, release_id: str) -> None:
+        """`manage.py migrate --noinput` in a container of the new release; DeployFailed with
+        its output if it fails, before the release has served anything."""
+        self.console.step(f"Migrating the database with release {release_id}: {' '.join(MIGRATE)}")
+        code, output = self._run(one_off_spec(release, f"{release.name}-migrate", MIGRATE), echo=True)
+        if code != 0:
+            raise DeployFailed(
+                f"The migration failed (exit code {code}): release {release_id} was not started",
+                hint="Its output is below; fix the migration and deploy again (`--no-migrate` skips it).",
+                details=output[-LOG_LINES:],
+            )
+
+    def run(self, app: str, command: Sequence[str], terminal: Terminal | None) -> int:
+        """`command` in a new container of the serving release, with its variables, volumes and
+        network; on `terminal` when one is given. Its exit code."""
+        spec = self.serving_spec(app)
+        name = f"{spec.name}-run-{_suffix()}"
+        one_off = one_off_spec(spec, name, tuple(command), tty=terminal is not None)
+        if terminal is None:
+            code, _ = self._run(one_off, echo=True, raw=True)
+            return code
+        self.engine.create(one_off)
+        try:
+            sock = self.engine.attach_terminal(name)
+            self.engine.start(name)
+            terminal(sock, lambda height, width: self.engine.resize(name, height, width))
+            return self.engine.wait(name)
+        finally:
+            self.engine.remove(name, force=True)
+
+    def serving_spec(self, app: str) -> ContainerSpec:
+        proxy_service = Proxy(self.engine, self.console)
+        proxy = proxy_service.get(app)
+        serving = proxy_service.serving(app) if proxy is not None else None
+        if proxy is None or serving is None:
+            raise DockerHelloError(
+                f"{app} has no serving release on the {self.engine.target.describe()}",
+                hint="`dockerhello deploy` deploys it; `dockerhello status` shows what runs.",
+            )
+        image = self.engine.image(serving.image_id)
+        if image is None:
+            raise DockerHelloError(f"The image of the serving release ({serving.image_id[:19]}) is gone")
+        options = serving_options(proxy, serving, image, health_timeout=1)
+        key = next((e.partition("=")[2] for e in serving.env if e.startswith("SECRET_KEY=")), "")
+        spec = release_spec(app, release_of(serving) or "run", image, options, key)
+        assert spec.network == network_name(app)
+        return spec
+
+    def _run(self, spec: ContainerSpec, echo: bool, raw: bool = False) -> tuple[int, list[str]]:
+        self.engine.remove(spec.name, force=True)  # left by a run that was killed
+        self.engine.create(spec)
+        lines: list[str] = []
+        try:
+            output = self.engine.attach_output(spec.name)
+            self.engine.start(spec.name)
+            for chunk in output:
+                if raw:
+                    self.console.raw(chunk)
+                elif echo:
+                    self.console.stream(chunk)
+                lines.extend(chunk.splitlines())
+            return self.engine.wait(spec.name), lines
+        finally:
+            self.engine.remove(spec.name, force=True)
+
+
+def _suffix() -> str:
+    import secrets
+
+    return secrets.token_hex(3)
