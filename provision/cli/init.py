@@ -1,0 +1,47 @@
+"""`dockerhello init`: make a Django project deployable."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from provision import validators
+from provision.app import App
+from provision.cli import cli, pass_app
+from provision.cli.params import APP_NAME, DATABASE, PROJECT_DIR
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@cli.command()
+@click.argument("path", default=".", type=PROJECT_DIR)
+@click.option("--app", "app_name", type=APP_NAME, help="App name.  [default: PATH's directory name]")
+@click.option("--db", "database", type=DATABASE,
+              help="The app's database.  [default: sqlite where the settings use a database, else none]")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite files that differ from what init writes, showing each diff.")
+@pass_app
+def init(app: App, /, path: Path, app_name: str | None, database: str | None, force: bool) -> None:
+    """Write what the Django project at PATH needs to be deployed, changing none of its code.
+
+    \b
+    Finds manage.py, the settings module it names, the WSGI application, the dependencies
+    (uv.lock, poetry.lock, Pipfile.lock, requirements.txt or pyproject.toml, in that order),
+    the Python version (.python-version, requires-python) and whether the project uses a
+    database, static files and media; prints what it found and chose; then writes:
+      Dockerfile             slim base as BASE_IMAGE, dependencies first, non-root, HEALTHCHECK
+      start.sh               Gunicorn through exec
+      .dockerignore          no .git, virtualenvs, .env files or local databases in the image
+      dockerhello_settings.py  the project's settings, with production values from the
+                             environment (SECRET_KEY, DEBUG, ALLOWED_HOSTS, DATABASE_URL,
+                             static files by WhiteNoise, media on the data volume, security)
+      dockerhello.toml       the app, its database and migrations, for `dockerhello deploy`
+    A file already there and different is left alone unless --force, which shows its diff.
+    Then: `dockerhello deploy`.
+    """
+    from provision.services.init import Initializer
+
+    name = app_name or validators.app_name_from_directory(path.resolve().name)
+    Initializer(app.console).run(path, name, database, force)
+    app.console.info(f"Next: dockerhello deploy {path}" if str(path) != "." else "Next: dockerhello deploy")

@@ -1,0 +1,241 @@
+"""`dockerhello init`: the files that make a Django project deployable, written from what
+`django_project.scan` found, following the rules this repository's own image follows (slim
+base as a build argument, dependency layer first, non-root, HEALTHCHECK, Gunicorn through exec).
+
+`render` is pure: a project and the choices in, file texts out. `Initializer` shows what it
+found and chose, and writes only files that are new or, with --force, changed, after showing
+their diff; nothing is written when any file would be refused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from provision.console import Console
+from provision.errors import DockerHelloError
+from provision.services.django_project import DependencyKind, DjangoProject, normalise, scan
+
+OVERLAY = "dockerhello_settings.py"
+DATABASES = ("sqlite", "none")  # what `--db` can choose
+# What the image adds where the project does not list it: the server and the static files.
+SERVER_PACKAGES = {"gunicorn": "gunicorn>=23,<28", "whitenoise": "whitenoise>=6.6,<7"}
+
+
+@dataclass(frozen=True)
+class Choices:
+    database: str  # "sqlite": a database file on the app's data volume; "none"
+    migrate: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # relative to the project
+    text: str
+    old: str | None  # None: a new file
+    mode: int = 0o644
+
+    @property
+    def unchanged(self) -> bool:
+        return self.old == self.text
+
+
+def choose(project: DjangoProject, database: str | None) -> Choices:
+    """The database from --db, else from what the settings use: SQLite stays SQLite, its file
+    on a volume; a project with no database gets none, and nothing to migrate."""
+    if database is None:
+        database = "sqlite" if project.database in ("sqlite", "postgres", "other") else "none"
+    return Choices(database=database, migrate=database != "none")
+
+
+def _template(name: str) -> str:
+    return resources.files("provision.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        template = template.replace("{{" + key + "}}", value)
+    if "{{" in template:
+        raise AssertionError(f"unfilled placeholder in template: {template[template.index('{{') :][:40]}")
+    return template
+
+
+def extra_packages(project: DjangoProject) -> list[str]:
+    return [spec for name, spec in SERVER_PACKAGES.items() if not project.has(name)]
+
+
+def dependency_layer(project: DjangoProject) -> str:
+    """The Dockerfile's dependency layer: the project's own installer's lock where it has one,
+    read by a tool that leaves in the same layer, into the virtualenv at /opt/venv."""
+    deps = project.dependencies
+    extras = " ".join(f'"{spec}"' for spec in extra_packages(project))
+    add_extras = f"    && pip install --no-cache-dir {extras} \\\n" if extras else ""
+    tail = add_extras + "    && pip uninstall --yes --quiet pip"
+    venv = "RUN python3 -m venv /opt/venv \\\n"
+    copy = f"COPY {' '.join(deps.files)} ./\n" if deps.files else ""
+    to_requirements = {
+        DependencyKind.REQUIREMENTS: "",
+        DependencyKind.PEP621: "    && python3 -c \"import tomllib; print('\\n'.join("
+        "tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))\" > /tmp/requirements.txt \\\n",
+        DependencyKind.PIPFILE: "    && python3 -c \"import json; d = json.load(open('Pipfile.lock'))['default']; "
+        "print('\\n'.join(n + p['version'] + ('; ' + p['markers'] if p.get('markers') else '') "
+        "for n, p in d.items() if 'version' in p))\" > /tmp/requirements.txt \\\n",
+        DependencyKind.UV: "    && python3 -m venv /opt/uv \\\n"
+        '    && /opt/uv/bin/pip install --no-cache-dir --quiet "uv>=0.4" \\\n'
+        "    && /opt/uv/bin/uv export --frozen --no-dev --no-hashes --no-emit-project --quiet "
+        "-o /tmp/requirements.txt \\\n"
+        "    && rm -rf /opt/uv \\\n",
+    }
+    if deps.kind is DependencyKind.STARTPROJECT:
+        return f'{venv}    && pip install --no-cache-dir "Django=={deps.django_version}" {extras} \\\n' + (
+            "    && pip uninstall --yes --quiet pip"
+        )
+    if deps.kind is DependencyKind.POETRY:
+        return (
+            copy + venv + "    && python3 -m venv /opt/poetry \\\n"
+            '    && /opt/poetry/bin/pip install --no-cache-dir --quiet "poetry>=1.8,<3" \\\n'
+            "    && POETRY_VIRTUALENVS_CREATE=false /opt/poetry/bin/poetry install --only main --no-root "
+            "--no-interaction --no-ansi \\\n"
+            "    && rm -rf /opt/poetry /root/.cache/pypoetry \\\n" + tail
+        )
+    requirements = "requirements.txt" if deps.kind is DependencyKind.REQUIREMENTS else "/tmp/requirements.txt"
+    cleanup = "" if deps.kind is DependencyKind.REQUIREMENTS else "    && rm /tmp/requirements.txt \\\n"
+    return (
+        copy + venv + to_requirements[deps.kind]
+        + f"    && pip install --no-cache-dir -r {requirements} \\\n" + cleanup + tail
+    )  # fmt: skip
+
+
+def render(project: DjangoProject, choices: Choices, app: str) -> dict[str, tuple[str, int]]:
+    """Every file init writes: path -> (text, mode)."""
+    app_dir = "/app" if project.manage_dir == "." else f"/app/{project.manage_dir}"
+    overlay_path = OVERLAY if project.manage_dir == "." else f"{project.manage_dir}/{OVERLAY}"
+    start = "start.sh" if project.manage_dir == "." else f"{project.manage_dir}/start.sh"
+    values = {
+        "project": project.package,
+        "python": project.python,
+        "python_source": project.python_source,
+        "app_dir": app_dir,
+        "dependency_source": project.dependencies.kind.value,
+        "dependency_layer": dependency_layer(project),
+        "health_path": project.health_path,
+        "wsgi": f"{project.wsgi_module}:{project.wsgi_callable}",
+        "settings_module": project.settings_module,
+    }
+    config = [f'app = "{app}"', f'database = "{choices.database}"', f"migrate = {str(choices.migrate).lower()}"]
+    if project.health_path != "/":
+        config.append(f'health_path = "{project.health_path}"')
+    header = "# dockerhello's settings for this project, written by `dockerhello init`\n"
+    return {
+        "Dockerfile": (_fill(_template("Dockerfile.tmpl"), values), 0o644),
+        start: (_fill(_template("start.sh.tmpl"), values), 0o755),
+        ".dockerignore": (_fill(_template("dockerignore.tmpl"), values), 0o644),
+        overlay_path: (_fill(_template("dockerhello_settings.py.tmpl"), values), 0o644),
+        "dockerhello.toml": (header + "\n".join(config) + "\n", 0o644),
+    }
+
+
+def diff(change: Change) -> str:
+    lines = difflib.unified_diff(
+        (change.old or "").splitlines(keepends=True), change.text.splitlines(keepends=True),
+        f"a/{change.path}", f"b/{change.path}",
+    )  # fmt: skip
+    return "".join(lines)
+
+
+class Initializer:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def run(self, path: Path, app: str, database: str | None, force: bool) -> list[Change]:
+        project = scan(path.resolve())
+        choices = choose(project, database)
+        self._report(project, choices, app)
+        changes = [
+            Change(name, text, _read_or_none(project.root / name), mode)
+            for name, (text, mode) in render(project, choices, app).items()
+        ]
+        if _has_tool_table(project.root):
+            changes = [c for c in changes if c.path != "dockerhello.toml"]
+            self.console.warn("pyproject.toml has a [tool.dockerhello] table: dockerhello.toml not written")
+        refused = [c.path for c in changes if c.old is not None and not c.unchanged]
+        if refused and not force:
+            raise DockerHelloError(
+                f"Not overwriting {', '.join(refused)}: already there and different",
+                hint="`dockerhello init --force` shows the diff of each and overwrites them.",
+            )
+        for change in changes:  # every diff first: output that fails (a closed pipe) writes nothing
+            if change.old is not None and not change.unchanged:
+                self.console.result(diff(change).rstrip("\n"))
+        for change in changes:
+            if not change.unchanged:
+                _write(project.root / change.path, change.text, change.mode)
+        for change in changes:
+            done = "unchanged" if change.unchanged else "overwrote" if change.old is not None else "wrote"
+            self.console.info(f"  {done:9}  {change.path}")
+        return changes
+
+    def _report(self, project: DjangoProject, choices: Choices, app: str) -> None:
+        deps = project.dependencies
+        found = [
+            ("project", str(project.root) + (f" (manage.py in {project.manage_dir}/)" * (project.manage_dir != "."))),
+            ("settings", project.settings_module),
+            ("WSGI", f"{project.wsgi_module}:{project.wsgi_callable}"),
+            ("dependencies", ", ".join(deps.files) if deps.files else f"none listed: Django {deps.django_version}, "
+             "the version startproject wrote the settings with"),
+            ("Python", f"{project.python} (from {project.python_source})"),
+            ("database", f"{project.database} in the settings"),
+            ("static files", "yes" if project.static else "no"),
+            ("media", "yes" if project.media else "no"),
+        ]  # fmt: skip
+        self.console.step("Found")
+        for label, value in found:
+            self.console.info(f"  {label + ':':14} {value}")
+        chosen = [
+            ("base image", f"python:{project.python}-slim (BASE_IMAGE; `dockerhello base build` for no registry)"),
+            ("server", "Gunicorn, gthread workers" + ("" if project.has("gunicorn") else " (added to the image)")),
+            ("static", "collectstatic at build, served by WhiteNoise"
+             + ("" if project.has("whitenoise") else " (added to the image)")),
+            ("database", {"sqlite": f"SQLite, its file on the data volume {app}-data at /data",
+                          "none": "none"}[choices.database]),
+            ("migrations", "`manage.py migrate` before each release serves" if choices.migrate else "none"),
+            ("health check", f"GET {project.health_path}"),
+        ]  # fmt: skip
+        self.console.step("Chosen")
+        for label, value in chosen:
+            self.console.info(f"  {label + ':':14} {value}")
+        self.console.step("Files")
+
+
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DockerHelloError(f"Cannot read {path}: {exc}", hint="Move it away and run init again.") from None
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    """Whole or not at all: a Ctrl-C leaves the old file or the new one, never half of one."""
+    partial = path.with_name(f".{path.name}.dockerhello-tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.chmod(partial, mode)
+    os.replace(partial, path)
+
+
+def _has_tool_table(root: Path) -> bool:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file() or (root / "dockerhello.toml").is_file():
+        return False
+    try:
+        return "dockerhello" in tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+__all__ = ["DATABASES", "Change", "Choices", "Initializer", "choose", "normalise", "render"]
