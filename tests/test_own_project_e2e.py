@@ -1,0 +1,111 @@
+"""A project no one here wrote, `django-admin startproject`, made deployable by `init` and
+deployed on the real engine, read back as its user would: over HTTP, and through `run`."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import Dockerhello, free_port, release_containers
+from tests.test_init import startproject
+
+pytestmark = pytest.mark.docker
+
+COUNT = "from django.contrib.auth.models import User; print('users', User.objects.count())"
+BROKEN_MIGRATION = """from django.db import migrations
+
+
+def fail(apps, schema_editor):
+    raise RuntimeError("this migration cannot be applied")
+
+
+class Migration(migrations.Migration):
+    operations = [migrations.RunPython(fail)]
+"""
+
+
+def fetch(port: int, path: str) -> tuple[int, dict[str, str], str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def users(dockerhello: Dockerhello, site: Path, app: str) -> str:
+    result = dockerhello("run", "--app", app, "--path", str(site), "--", "python", "manage.py", "shell", "-c", COUNT)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return next(line for line in result.stdout.splitlines() if line.startswith("users"))
+
+
+def test_startproject_init_deploy_keeps_its_data_and_refuses_a_failing_migration(
+    tmp_path: Path, dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
+) -> None:
+    site = startproject(tmp_path)
+    assert dockerhello("init", str(site), "--app", app_name).exit_code == 0
+    port = free_port()
+    deploy = ("deploy", str(site), "--publish", f"127.0.0.1:{port}", "--base-image", base_image)
+    first = dockerhello(*deploy)
+    assert first.exit_code == 0, first.stderr
+    assert "Applying sessions.0001_initial... OK" in first.stderr  # migrated before the release started
+
+    # The admin's login page, with DEBUG off, and its CSS served by WhiteNoise for a year.
+    status, _, page = fetch(port, "/admin/login/")
+    assert status == 200 and "<title>Log in | Django site admin</title>" in page
+    css = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', page)
+    assert css is not None, page
+    status, headers, _ = fetch(port, css.group(1))
+    assert (status, headers["Cache-Control"]) == (200, "max-age=315360000, public, immutable")
+    assert fetch(port, "/")[0] == 404  # Django's template routes nothing at /, and DEBUG is off
+    [container] = release_containers(docker_client, app_name)
+    assert container.attrs["Config"]["User"] == "10001:10001" and container.attrs["HostConfig"]["ReadonlyRootfs"]
+    assert [(m["Name"], m["Destination"]) for m in container.attrs["Mounts"]] == [(f"{app_name}-data", "/data")]
+
+    # A row written through `run` outlives a redeploy, a rollback, and a down + deploy.
+    create = "from django.contrib.auth.models import User; User.objects.create_user('alice')"
+    created = dockerhello(
+        "run", "--app", app_name, "--path", str(site), "--", "python", "manage.py", "shell", "-c", create
+    )
+    assert created.exit_code == 0, created.stderr
+    assert users(dockerhello, site, app_name) == "users 1"
+    (site / "mysite" / "urls.py").write_text((site / "mysite" / "urls.py").read_text() + "# a change\n")
+    redeployed = dockerhello(*deploy)
+    assert redeployed.exit_code == 0, redeployed.stderr
+    assert users(dockerhello, site, app_name) == "users 1"
+    rolled_back = dockerhello("rollback", "--app", app_name, "--path", str(site))
+    assert rolled_back.exit_code == 0, rolled_back.stderr
+    assert users(dockerhello, site, app_name) == "users 1"
+    assert dockerhello("down", "--app", app_name, "--path", str(site)).exit_code == 0
+    assert docker_client.volumes.get(f"{app_name}-data").name == f"{app_name}-data"
+    redeployed = dockerhello(*deploy)
+    assert redeployed.exit_code == 0, redeployed.stderr
+    assert users(dockerhello, site, app_name) == "users 1"
+    serving = fetch(port, "/admin/login/")[1]["X-Dockerhello-Release"]
+
+    # A release whose migration fails never starts; the one before it keeps serving.
+    broken = site / "broken"
+    (broken / "migrations").mkdir(parents=True)
+    (broken / "__init__.py").write_text("")
+    (broken / "migrations" / "__init__.py").write_text("")
+    (broken / "migrations" / "0001_initial.py").write_text(BROKEN_MIGRATION)
+    settings = site / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("INSTALLED_APPS = [", "INSTALLED_APPS = [\n    'broken',"))
+    failed = dockerhello(*deploy)
+    assert failed.exit_code == 4
+    assert re.search(r"^Error: The migration failed \(exit code 1\): release \S+ was not started$", failed.stderr, re.M)
+    assert "  | RuntimeError: this migration cannot be applied" in failed.stderr.splitlines()
+    status, headers, _ = fetch(port, "/admin/login/")
+    assert (status, headers["X-Dockerhello-Release"]) == (200, serving)
+    assert [c.labels["dockerhello.release"] for c in release_containers(docker_client, app_name)] == [serving]
+    assert not docker_client.containers.list(all=True, filters={"label": "dockerhello.role=one-off"})
+
+    # `run` exits with the command's status; `down --volumes` removes the data, asked or with --yes.
+    code = dockerhello("run", "--app", app_name, "--path", str(site), "--", "sh", "-c", "exit 3")
+    assert code.exit_code == 3
+    assert dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", "--yes").exit_code == 0
+    assert not docker_client.volumes.list(filters={"name": f"{app_name}-data"})
