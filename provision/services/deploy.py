@@ -28,7 +28,7 @@ from provision.adapters.host import Git
 from provision.console import Console
 from provision.engine import EngineTarget
 from provision.errors import DeployFailed, DockerHelloError
-from provision.owned import proxy_name, release_name
+from provision.owned import LABEL_PROXY_BASE, proxy_name, release_name
 from provision.project import Project
 from provision.secret_store import SecretStore
 from provision.services.build import ImageBuilder
@@ -183,7 +183,7 @@ class Deployer:
         proxy_base: str | None = None,
     ) -> DeployResult:
         first = self.proxy.get(app) is None
-        base = self._proxy_base(options, release, proxy_base)
+        base = self._proxy_base(app, options, release, proxy_base)
         host_network = uses_host_network(options.publish.host_port, self.engine.info())
         routing = self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base,
                                               host_network), options.bind_ip or options.publish.host_ip)  # fmt: skip
@@ -229,10 +229,15 @@ class Deployer:
         store.prune_images(self.engine, options.keep)
         return DeployResult(app, release.id, release.image, app_url(self.target, options.publish.host_port))
 
-    def _proxy_base(self, options: DeployOptions, release: Release, built_on: str | None) -> str:
+    def _proxy_base(self, app: str, options: DeployOptions, release: Release, built_on: str | None) -> str:
         """The proxy is built on the app's base image, which the build just used and so is on
-        the engine, where a registry image may not be; else on the release's own image."""
-        for candidate in (options.base_image, built_on):
+        the engine, where a registry image may not be; else (a rollback builds nothing) on the
+        running proxy's own base, so that no new proxy image is built for it; else on the
+        release's own image."""
+        proxy = self.proxy.get(app)
+        proxy_image = self.engine.image(proxy.image_id) if proxy is not None else None
+        running_base = proxy_image.labels.get(LABEL_PROXY_BASE) if proxy_image is not None else None
+        for candidate in (options.base_image, built_on, running_base):
             if candidate and self.engine.image(candidate) is not None:  # not: FROM an earlier build stage
                 return candidate
         return release.image

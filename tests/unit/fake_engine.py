@@ -111,7 +111,8 @@ class FakeEngine:
             yield event
             if event.kind == "error":
                 return
-        self.add_image(tag, user="10001:10001")
+        image = self.add_image(tag, user="10001:10001")
+        self.images_[tag] = self.images_[image.id] = replace(image, labels=dict(labels))  # as LABEL steps do
 
     def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
         self.add_image(f"{repository}:{tag}")

@@ -458,3 +458,14 @@ def test_down_keeps_the_data_volume_unless_asked(world: World) -> None:
     assert f"{APP}-data" in world.engine.volumes
     assert f"{APP}-data" in operator.down(APP, images=False, volumes=True)
     assert f"{APP}-data" not in world.engine.volumes
+
+
+def test_a_rollback_builds_no_proxy_image_and_keeps_the_running_proxys_base(world: World) -> None:
+    world.deploy()
+    world.deploy()
+    builds = [c for c in world.engine.calls if c[0] == "build"]
+    world.deployer.rollback(APP, None, world.deployer.serving_options(APP, 30))
+    assert [c for c in world.engine.calls if c[0] == "build"] == builds
+    # Not a proxy on a release image: that would be a child of the release, which `down --images` cannot remove.
+    assert [i.labels.get("dockerhello.proxy-base") for t, i in world.engine.images_.items()
+            if t.startswith("dockerhello/proxy:")] == ["python:3.12-slim"]  # fmt: skip
