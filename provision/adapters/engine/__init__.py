@@ -4,7 +4,8 @@
 dockerhello uses, and `translate` gives every SDK and transport error its meaning.
 """
 
-from provision.adapters.engine.client import ClientFactory, Engine, connect
+from provision.adapters.engine.client import Engine
+from provision.adapters.engine.connection import ClientFactory, connect
 from provision.adapters.engine.errors import is_engine_error, translate
 
 __all__ = ["ClientFactory", "Engine", "connect", "is_engine_error", "translate"]
