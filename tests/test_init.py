@@ -5,6 +5,7 @@ as a user would: what it printed, the files it wrote, and what it refused."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -223,3 +224,35 @@ def test_a_pipfile_lock_and_requirements_and_pep621(tmp_path: Path) -> None:
         )
     )
     assert (pep.dependencies.kind, pep.python, pep.python_source) == (DependencyKind.PEP621, "3.13", "the default")
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("github", ".github/workflows/dockerhello.yml"),
+        ("gitlab", ".gitlab-ci.yml"),
+        ("semaphore", ".semaphore/semaphore.yml"),
+    ],
+)
+def test_init_ci_writes_a_pipeline_whose_deploy_check_passes_on_the_overlay(
+    tmp_path: Path, dockerhello: Dockerhello, service: str, path: str
+) -> None:
+    site = startproject(tmp_path)
+    result = dockerhello("init", str(site), "--app", "mysite", "--ci", service)
+    assert result.exit_code == 0, result.stderr
+    pipeline = (site / path).read_text()
+    assert "docker build --tag mysite:ci ." in pipeline
+    assert ("docker run --rm --env SECRET_KEY=tests-only-not-a-secret --env DATABASE_URL=sqlite:////tmp/tests.sqlite3 "
+            "mysite:ci python manage.py test") in pipeline  # fmt: skip
+    check = 'docker run --rm --env SECRET_KEY="$(head -c 48 /dev/urandom | base64)" --env HTTPS=on mysite:ci python manage.py check --deploy --fail-level WARNING'
+    assert check in pipeline
+    # What that step runs in the image, run here on the same settings: it passes, and it is not a
+    # check that cannot fail (with HTTPS off it names the insecure cookies).
+    env = {"DJANGO_SETTINGS_MODULE": "dockerhello_settings", "SECRET_KEY": "k" * 20 + "e3Hq9xZ-Lw" * 4, "HTTPS": "on"}
+    argv = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    passed = subprocess.run(argv, cwd=site, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert (passed.returncode, passed.stdout) == (0, "System check identified no issues (0 silenced).\n"), passed.stderr
+    failed = subprocess.run(
+        argv, cwd=site, env={**os.environ, **env, "HTTPS": "off"}, capture_output=True, text=True, timeout=60
+    )
+    assert failed.returncode == 1 and "security.W012" in failed.stderr

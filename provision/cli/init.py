@@ -20,9 +20,12 @@ if TYPE_CHECKING:
 @click.option("--app", "app_name", type=APP_NAME, help="App name.  [default: PATH's directory name]")
 @click.option("--db", "database", type=DATABASE,
               help="The app's database.  [default: sqlite where the settings use a database, else none]")  # fmt: skip
+@click.option("--ci", type=click.Choice(["github", "gitlab", "semaphore"]),
+              help="Also write a pipeline for this CI service: build the image, run the project's tests inside it, "
+              "then `manage.py check --deploy`.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite files that differ from what init writes, showing each diff.")
 @pass_app
-def init(app: App, /, path: Path, app_name: str | None, database: str | None, force: bool) -> None:
+def init(app: App, /, path: Path, app_name: str | None, database: str | None, ci: str | None, force: bool) -> None:
     """Write what the Django project at PATH needs to be deployed, changing none of its code.
 
     \b
@@ -37,11 +40,13 @@ def init(app: App, /, path: Path, app_name: str | None, database: str | None, fo
                              environment (SECRET_KEY, DEBUG, ALLOWED_HOSTS, DATABASE_URL,
                              static files by WhiteNoise, media on the data volume, security)
       dockerhello.toml       the app, its database and migrations, for `dockerhello deploy`
+    and with --ci the pipeline (.github/workflows/dockerhello.yml, .gitlab-ci.yml or
+    .semaphore/semaphore.yml): the image built, the tests run inside it, check --deploy.
     A file already there and different is left alone unless --force, which shows its diff.
     Then: `dockerhello deploy`.
     """
     from provision.services.init import Initializer
 
     name = app_name or validators.app_name_from_directory(path.resolve().name)
-    Initializer(app.console).run(path, name, database, force)
+    Initializer(app.console).run(path, name, database, force, ci)
     app.console.info(f"Next: dockerhello deploy {path}" if str(path) != "." else "Next: dockerhello deploy")

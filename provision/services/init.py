@@ -22,6 +22,12 @@ from provision.services.django_project import DependencyKind, DjangoProject, nor
 
 OVERLAY = "dockerhello_settings.py"
 DATABASES = ("sqlite", "none")  # what `--db` can choose
+# `--ci`: where each service reads its pipeline.
+CI_FILES = {
+    "github": ".github/workflows/dockerhello.yml",
+    "gitlab": ".gitlab-ci.yml",
+    "semaphore": ".semaphore/semaphore.yml",
+}
 # What the image adds where the project does not list it: the server and the static files.
 SERVER_PACKAGES = {"gunicorn": "gunicorn>=23,<28", "whitenoise": "whitenoise>=6.6,<7"}
 
@@ -110,7 +116,21 @@ def dependency_layer(project: DjangoProject) -> str:
     )  # fmt: skip
 
 
-def render(project: DjangoProject, choices: Choices, app: str) -> dict[str, tuple[str, int]]:
+def ci_pipeline(service: str, app: str) -> str:
+    """The pipeline of `service`: build the image, run the project's tests inside it, then
+    `check --deploy` as production runs it (HTTPS on, a fresh key of Django's length)."""
+    test = (
+        f"docker run --rm --env SECRET_KEY=tests-only-not-a-secret --env DATABASE_URL=sqlite:////tmp/tests.sqlite3 "
+        f"{app}:ci python manage.py test"
+    )
+    check = (
+        'docker run --rm --env SECRET_KEY="$(head -c 48 /dev/urandom | base64)" --env HTTPS=on '
+        f"{app}:ci python manage.py check --deploy --fail-level WARNING"
+    )
+    return _fill(_template(f"ci-{service}.yml.tmpl"), {"app": app, "test_command": test, "check_command": check})
+
+
+def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = None) -> dict[str, tuple[str, int]]:
     """Every file init writes: path -> (text, mode)."""
     app_dir = "/app" if project.manage_dir == "." else f"/app/{project.manage_dir}"
     overlay_path = OVERLAY if project.manage_dir == "." else f"{project.manage_dir}/{OVERLAY}"
@@ -130,7 +150,9 @@ def render(project: DjangoProject, choices: Choices, app: str) -> dict[str, tupl
     if project.health_path != "/":
         config.append(f'health_path = "{project.health_path}"')
     header = "# dockerhello's settings for this project, written by `dockerhello init`\n"
+    pipeline = {CI_FILES[ci]: (ci_pipeline(ci, app), 0o644)} if ci else {}
     return {
+        **pipeline,
         "Dockerfile": (_fill(_template("Dockerfile.tmpl"), values), 0o644),
         start: (_fill(_template("start.sh.tmpl"), values), 0o755),
         ".dockerignore": (_fill(_template("dockerignore.tmpl"), values), 0o644),
@@ -151,13 +173,13 @@ class Initializer:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def run(self, path: Path, app: str, database: str | None, force: bool) -> list[Change]:
+    def run(self, path: Path, app: str, database: str | None, force: bool, ci: str | None = None) -> list[Change]:
         project = scan(path.resolve())
         choices = choose(project, database)
         self._report(project, choices, app)
         changes = [
             Change(name, text, _read_or_none(project.root / name), mode)
-            for name, (text, mode) in render(project, choices, app).items()
+            for name, (text, mode) in render(project, choices, app, ci).items()
         ]
         if _has_tool_table(project.root):
             changes = [c for c in changes if c.path != "dockerhello.toml"]
@@ -222,6 +244,7 @@ def _read_or_none(path: Path) -> str | None:
 
 def _write(path: Path, text: str, mode: int) -> None:
     """Whole or not at all: a Ctrl-C leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.dockerhello-tmp")
     partial.write_text(text, encoding="utf-8")
     os.chmod(partial, mode)
