@@ -3,7 +3,12 @@ deployed on the real engine, read back as its user would: over HTTP, and through
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select
+import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,6 +40,34 @@ def fetch(port: int, path: str) -> tuple[int, dict[str, str], str]:
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read().decode()
+
+
+def in_a_terminal(dockerhello: Dockerhello, argv: list[str], answers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """The real `dockerhello` executable on a pseudo-terminal, as a person at a keyboard runs
+    it: each prompt answered once seen. Its exit status and everything the terminal showed."""
+    exe = shutil.which("dockerhello")
+    assert exe is not None, "the test runs from the project's virtualenv"
+    env = {**dockerhello.environ, "DOCKERHELLO_HOME": str(dockerhello.state_dir)}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the terminal's side
+        os.execve(exe, [exe, *argv], env)
+    shown, deadline = b"", time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # the terminal closed: the command ended
+            break
+        if not data:
+            break
+        shown += data
+        if answers and answers[0][0] in shown.rsplit(b"\n", 1)[-1]:
+            os.write(fd, answers.pop(0)[1])
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown
 
 
 def users(dockerhello: Dockerhello, site: Path, app: str) -> str:
@@ -87,6 +120,19 @@ def test_startproject_init_deploy_keeps_its_data_and_refuses_a_failing_migration
     assert users(dockerhello, site, app_name) == "users 1"
     serving = fetch(port, "/admin/login/")[1]["X-Dockerhello-Release"]
 
+    # createsuperuser, interactively, through this host's terminal; the admin then lets that user in.
+    password = b"c0rrect-h0rse-battery\r"
+    code, shown = in_a_terminal(
+        dockerhello,
+        ["run", "--app", app_name, "--path", str(site), "--", "python", "manage.py", "createsuperuser"],
+        [(b"Username", b"root\r"), (b"Email address:", b"root@example.com\r"), (b"Password:", password),
+         (b"Password (again):", password)],
+    )  # fmt: skip
+    assert code == 0, shown.decode(errors="replace")
+    assert b"Superuser created successfully." in shown
+    assert users(dockerhello, site, app_name) == "users 2"
+    assert not docker_client.containers.list(all=True, filters={"label": "dockerhello.role=one-off"})
+
     # A release whose migration fails never starts; the one before it keeps serving.
     broken = site / "broken"
     (broken / "migrations").mkdir(parents=True)
@@ -105,7 +151,7 @@ def test_startproject_init_deploy_keeps_its_data_and_refuses_a_failing_migration
     assert not docker_client.containers.list(all=True, filters={"label": "dockerhello.role=one-off"})
 
     # `run` exits with the command's status; `down --volumes` removes the data, asked or with --yes.
-    code = dockerhello("run", "--app", app_name, "--path", str(site), "--", "sh", "-c", "exit 3")
-    assert code.exit_code == 3
+    exited = dockerhello("run", "--app", app_name, "--path", str(site), "--", "sh", "-c", "exit 3")
+    assert exited.exit_code == 3
     assert dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", "--yes").exit_code == 0
     assert not docker_client.volumes.list(filters={"name": f"{app_name}-data"})
