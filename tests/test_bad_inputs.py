@@ -367,8 +367,8 @@ CASES: dict[str, Case] = {
         ("deploy", "{project}"),
         1,
         "Error: {project}/dockerhello.toml: pubish: unknown setting",
-        "Hint: Allowed: app, publish, base_image, health_timeout, keep, memory, cpus, read_only, "
-        "drop_capabilities, no_new_privileges, allow_root, env, env_file.",
+        "Hint: Allowed: app, publish, base_image, health_timeout, keep, database, migrate, health_path, memory, cpus, "
+        "read_only, drop_capabilities, no_new_privileges, allow_root, env, env_file.",
         files={"dockerhello.toml": b'pubish = "8000"\n'},
     ),
     "config memory words": Case(
