@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from provision.services.deploy import Deployer
     from provision.services.doctor import Doctor
     from provision.services.machines import Machines
+    from provision.services.one_off import OneOff
     from provision.services.operate import Operator
     from provision.services.ports import PortForwarder
     from provision.services.releases import ReleaseStore
@@ -197,6 +198,13 @@ class App:
         target = self.engine_target(machine)
         engine = self.engine(target)
         return Operator(engine, target, self.release_store(app, engine), Proxy(engine, self.console))
+
+    def one_off(self, machine: str | None) -> OneOff:
+        from provision.services.one_off import OneOff  # loads the SDK: not at start-up
+        from provision.services.proxy import Proxy
+
+        engine = self.engine(self.engine_target(machine))
+        return OneOff(engine, Proxy(engine, self.console), self.console)
 
     def port_forwarder(self) -> PortForwarder:
         from provision.services.ports import PortForwarder

@@ -100,8 +100,14 @@ def test_init_twice_changes_nothing_and_refuses_to_overwrite_an_edited_file(
             "Error: Found no dependencies: no requirements.txt, pyproject.toml with [project] dependencies, "
             "poetry.lock, uv.lock or Pipfile.lock",
         ),
+        (
+            {"manage.py": 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")\n',
+             "shop/__init__.py": "", "shop/settings.py": "DEBUG = False\n", "shop/wsgi.py": "",
+             "pyproject.toml": "[project\n"},
+            "Error: pyproject.toml cannot be read: Expected ']' at the end of a table declaration (at line 1, column 9)",
+        ),
     ],
-    ids=["empty", "no-settings-module", "missing-settings", "no-dependencies"],
+    ids=["empty", "no-settings-module", "missing-settings", "no-dependencies", "damaged-pyproject"],
 )  # fmt: skip
 def test_init_refuses_what_is_not_a_django_project_it_can_handle(
     tmp_path: Path, dockerhello: Dockerhello, files: dict[str, str], error: str

@@ -35,11 +35,9 @@ def run(app: App, app_name: str | None, path: Path, machine_name: str | None, tt
       dockerhello run -- python manage.py shell -c "print(1)"
     dockerhello exits with the command's exit status.
     """
-    from provision.services.one_off import OneOff
     from provision.terminal import relay
 
     name = load_app_name(path, app_name)
     interactive = tty if tty is not None else sys.stdin.isatty() and sys.stdout.isatty()
-    target = app.engine_target(machine_name)
-    code = OneOff(app.engine(target), app.console).run(name, command, relay if interactive else None)
+    code = app.one_off(machine_name).run(name, command, relay if interactive else None)
     click.get_current_context().exit(code)

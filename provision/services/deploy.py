@@ -24,6 +24,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from provision.adapters.engine import Engine
+from provision.adapters.engine_model import ContainerInfo
 from provision.adapters.host import Git
 from provision.console import Console
 from provision.engine import EngineTarget
@@ -39,7 +40,7 @@ from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
 from provision.services.proxy import Proxy, ProxySpec, other_slot, slot_of, uses_host_network
-from provision.services.release_container import release_spec, serving_options
+from provision.services.release_container import release_spec, secret_key_of, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
 
 __all__ = ["DeployOptions", "DeployResult", "Deployer"]
@@ -81,7 +82,7 @@ class Deployer:
         self.proxy = Proxy(engine, console, sleep)
         self.builder = ImageBuilder(engine, console)
         self.health = HealthGate(engine, self.proxy, console, clock, sleep)
-        self.one_off = OneOff(engine, console)
+        self.one_off = OneOff(engine, self.proxy, console)
 
     def for_target(self, options: DeployOptions) -> DeployOptions:
         """Options adjusted to the engine. Inside a docker-machine VM the app listens on all
@@ -157,9 +158,7 @@ class Deployer:
         """The app's SECRET_KEY: the one its serving release runs with, where it runs (so that
         a deploy from another host keeps users signed in), else the one kept on this host."""
         serving = self.proxy.serving(app)
-        running = (
-            next((e.partition("=")[2] for e in serving.env if e.startswith("SECRET_KEY=")), None) if serving else None
-        )
+        running = secret_key_of(serving) if serving else None
         kept = self.secrets.secret_key(app) if self.secrets.path(app).exists() else None
         if running and running != kept:
             self.secrets.adopt(app, running)
@@ -182,8 +181,9 @@ class Deployer:
         rollback: bool = False,
         proxy_base: str | None = None,
     ) -> DeployResult:
-        first = self.proxy.get(app) is None
-        base = self._proxy_base(app, options, release, proxy_base)
+        proxy = self.proxy.get(app)
+        first = proxy is None
+        base = self._proxy_base(proxy, options, release, proxy_base)
         host_network = uses_host_network(options.publish.host_port, self.engine.info())
         routing = self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base,
                                               host_network), options.bind_ip or options.publish.host_ip)  # fmt: skip
@@ -229,17 +229,19 @@ class Deployer:
         store.prune_images(self.engine, options.keep)
         return DeployResult(app, release.id, release.image, app_url(self.target, options.publish.host_port))
 
-    def _proxy_base(self, app: str, options: DeployOptions, release: Release, built_on: str | None) -> str:
+    def _proxy_base(self, proxy: ContainerInfo | None, options: DeployOptions, release: Release,
+                    built_on: str | None) -> str:  # fmt: skip
         """The proxy is built on the app's base image, which the build just used and so is on
         the engine, where a registry image may not be; else (a rollback builds nothing) on the
         running proxy's own base, so that no new proxy image is built for it; else on the
         release's own image."""
-        proxy = self.proxy.get(app)
-        proxy_image = self.engine.image(proxy.image_id) if proxy is not None else None
-        running_base = proxy_image.labels.get(LABEL_PROXY_BASE) if proxy_image is not None else None
-        for candidate in (options.base_image, built_on, running_base):
+        for candidate in (options.base_image, built_on):
             if candidate and self.engine.image(candidate) is not None:  # not: FROM an earlier build stage
                 return candidate
+        proxy_image = self.engine.image(proxy.image_id) if proxy is not None else None
+        running_base = proxy_image.labels.get(LABEL_PROXY_BASE) if proxy_image is not None else None
+        if running_base and self.engine.image(running_base) is not None:
+            return running_base
         return release.image
 
     def _confirm_served(self, app: str, release: str, options: DeployOptions) -> None:

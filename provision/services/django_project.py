@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from provision.errors import DockerHelloError
 
@@ -205,10 +206,23 @@ def _allows(clause: str, version: str) -> bool:
     return True
 
 
+def parsed(files: Mapping[str, str], name: str) -> dict[str, Any]:
+    """pyproject.toml or Pipfile.lock, parsed; {} where absent; one error naming a damaged one."""
+    if name not in files:
+        return {}
+    try:
+        data = json.loads(files[name]) if name.endswith(".lock") else tomllib.loads(files[name])
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise DockerHelloError(
+            f"{name} cannot be read: {exc}", hint=f"Fix {name} (its tool's own commands check it)."
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
 def dependencies_of(files: Mapping[str, str], settings_text: str) -> Dependencies:
     """What the project needs, from the texts of its dependency files (by name, relative to
     the root): the lock where there is one."""
-    pyproject = tomllib.loads(files["pyproject.toml"]) if "pyproject.toml" in files else {}
+    pyproject = parsed(files, "pyproject.toml")
     project_deps = tuple(str(d) for d in pyproject.get("project", {}).get("dependencies", []) or [])
     poetry = pyproject.get("tool", {}).get("poetry", {})
     if "uv.lock" in files and "pyproject.toml" in files:
@@ -219,7 +233,7 @@ def dependencies_of(files: Mapping[str, str], settings_text: str) -> Dependencie
         }
         return Dependencies(DependencyKind.POETRY, ("pyproject.toml", "poetry.lock"), frozenset(names))
     if "Pipfile.lock" in files:
-        locked = json.loads(files["Pipfile.lock"]).get("default", {})
+        locked = parsed(files, "Pipfile.lock").get("default", {})
         return Dependencies(DependencyKind.PIPFILE, ("Pipfile.lock",), frozenset(normalise(n) for n in locked))
     if "requirements.txt" in files:
         lines = files["requirements.txt"].splitlines()
@@ -243,7 +257,7 @@ def python_of(files: Mapping[str, str]) -> tuple[str, str]:
         version = python_from_version_file(files[".python-version"])
         if version:
             return version, ".python-version"
-    pyproject = tomllib.loads(files["pyproject.toml"]) if "pyproject.toml" in files else {}
+    pyproject = parsed(files, "pyproject.toml")
     requires = pyproject.get("project", {}).get("requires-python")
     source = "requires-python"
     if not requires:
@@ -347,12 +361,8 @@ def _module_file(base: Path, module: str) -> Path | None:
 def _settings_text(settings: Path, read: Callable[[Path], str]) -> str:
     """The settings module's text; for a settings package (settings/production.py importing
     settings/base.py), every module beside it too, since what they name is what runs."""
-    if (
-        settings.name != "__init__.py"
-        and settings.parent.joinpath("__init__.py").is_file()
-        and any(p.name in ("base.py", "common.py") for p in settings.parent.glob("*.py"))
-    ):
-        return "\n".join(read(p) for p in sorted(settings.parent.glob("*.py")))
-    if settings.name == "__init__.py":
-        return "\n".join(read(p) for p in sorted(settings.parent.glob("*.py")))
-    return read(settings)
+    siblings = sorted(settings.parent.glob("*.py"))
+    in_package = settings.name == "__init__.py" or (
+        settings.parent.joinpath("__init__.py").is_file() and any(p.name in ("base.py", "common.py") for p in siblings)
+    )
+    return "\n".join(read(p) for p in siblings) if in_package else read(settings)

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from provision.console import Console
 from provision.errors import DockerHelloError
-from provision.services.django_project import DependencyKind, DjangoProject, normalise, scan
+from provision.services.django_project import DependencyKind, DjangoProject, scan
 
 OVERLAY = "dockerhello_settings.py"
-DATABASES = ("sqlite", "none")  # what `--db` can choose
 # `--ci`: where each service reads its pipeline.
 CI_FILES = {
     "github": ".github/workflows/dockerhello.yml",
@@ -35,7 +34,10 @@ SERVER_PACKAGES = {"gunicorn": "gunicorn>=23,<28", "whitenoise": "whitenoise>=6.
 @dataclass(frozen=True)
 class Choices:
     database: str  # "sqlite": a database file on the app's data volume; "none"
-    migrate: bool
+
+    @property
+    def migrate(self) -> bool:
+        return self.database != "none"  # nothing to migrate without a database
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def choose(project: DjangoProject, database: str | None) -> Choices:
     on a volume; a project with no database gets none, and nothing to migrate."""
     if database is None:
         database = "sqlite" if project.database in ("sqlite", "postgres", "other") else "none"
-    return Choices(database=database, migrate=database != "none")
+    return Choices(database=database)
 
 
 def _template(name: str) -> str:
@@ -261,4 +263,4 @@ def _has_tool_table(root: Path) -> bool:
         return False
 
 
-__all__ = ["DATABASES", "Change", "Choices", "Initializer", "choose", "normalise", "render"]
+__all__ = ["Change", "Choices", "Initializer", "choose", "render"]

@@ -13,9 +13,14 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerSpec
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
-from provision.owned import network_name
 from provision.services.proxy import Proxy
-from provision.services.release_container import one_off_spec, release_of, release_spec, serving_options
+from provision.services.release_container import (
+    one_off_spec,
+    release_of,
+    release_spec,
+    secret_key_of,
+    serving_options,
+)
 
 MIGRATE = ("python", "manage.py", "migrate", "--noinput")
 LOG_LINES = 30
@@ -25,15 +30,16 @@ Terminal = Callable[[Any, Callable[[int, int], None]], None]
 
 
 class OneOff:
-    def __init__(self, engine: Engine, console: Console) -> None:
+    def __init__(self, engine: Engine, proxy: Proxy, console: Console) -> None:
         self.engine = engine
+        self.proxy = proxy
         self.console = console
 
     def migrate(self, release: ContainerSpec, release_id: str) -> None:
         """`manage.py migrate --noinput` in a container of the new release; DeployFailed with
         its output if it fails, before the release has served anything."""
         self.console.step(f"Migrating the database with release {release_id}: {' '.join(MIGRATE)}")
-        code, output = self._run(one_off_spec(release, f"{release.name}-migrate", MIGRATE), echo=True)
+        code, output = self._run(one_off_spec(release, f"{release.name}-migrate", MIGRATE), self.console.stream)
         if code != 0:
             raise DeployFailed(
                 f"The migration failed (exit code {code}): release {release_id} was not started",
@@ -48,7 +54,7 @@ class OneOff:
         name = f"{spec.name}-run-{_suffix()}"
         one_off = one_off_spec(spec, name, tuple(command), tty=terminal is not None)
         if terminal is None:
-            code, _ = self._run(one_off, echo=True, raw=True)
+            code, _ = self._run(one_off, self.console.raw)  # its output is the command's result: stdout
             return code
         self.engine.create(one_off)
         try:
@@ -60,9 +66,8 @@ class OneOff:
             self.engine.remove(name, force=True)
 
     def serving_spec(self, app: str) -> ContainerSpec:
-        proxy_service = Proxy(self.engine, self.console)
-        proxy = proxy_service.get(app)
-        serving = proxy_service.serving(app) if proxy is not None else None
+        proxy = self.proxy.get(app)
+        serving = self.proxy.serving(app) if proxy is not None else None
         if proxy is None or serving is None:
             raise DockerHelloError(
                 f"{app} has no serving release on the {self.engine.target.describe()}",
@@ -72,12 +77,9 @@ class OneOff:
         if image is None:
             raise DockerHelloError(f"The image of the serving release ({serving.image_id[:19]}) is gone")
         options = serving_options(proxy, serving, image, health_timeout=1)
-        key = next((e.partition("=")[2] for e in serving.env if e.startswith("SECRET_KEY=")), "")
-        spec = release_spec(app, release_of(serving) or "run", image, options, key)
-        assert spec.network == network_name(app)
-        return spec
+        return release_spec(app, release_of(serving) or "run", image, options, secret_key_of(serving) or "")
 
-    def _run(self, spec: ContainerSpec, echo: bool, raw: bool = False) -> tuple[int, list[str]]:
+    def _run(self, spec: ContainerSpec, show: Callable[[str], None]) -> tuple[int, list[str]]:
         self.engine.remove(spec.name, force=True)  # left by a run that was killed
         self.engine.create(spec)
         lines: list[str] = []
@@ -85,10 +87,7 @@ class OneOff:
             output = self.engine.attach_output(spec.name)
             self.engine.start(spec.name)
             for chunk in output:
-                if raw:
-                    self.console.raw(chunk)
-                elif echo:
-                    self.console.stream(chunk)
+                show(chunk)
                 lines.extend(chunk.splitlines())
             return self.engine.wait(spec.name), lines
         finally:

@@ -109,6 +109,11 @@ def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: 
     )  # fmt: skip
 
 
+def secret_key_of(container: ContainerInfo) -> str | None:
+    """The SECRET_KEY a release runs with."""
+    return next((e.partition("=")[2] for e in container.env if e.startswith("SECRET_KEY=")), None)
+
+
 def app_of(container: ContainerInfo) -> str:
     return container.labels.get(LABEL_APP, "")
 

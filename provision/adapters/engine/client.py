@@ -245,16 +245,12 @@ class Engine:
         """The output of a container not yet started, both streams, from its start until it
         exits. Attached now, before the start, as `docker run` does: attaching to a container
         that has already exited waits for ever."""
-        stream = self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True)
+        return self._decoded(self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True))
 
-        def chunks() -> Iterator[str]:
-            try:
-                for chunk in stream:
-                    yield bytes(chunk).decode("utf-8", errors="replace")
-            except Exception as exc:
-                raise translate(self.target, exc) from exc
-
-        return chunks()
+    @translated
+    def _decoded(self, stream: Iterator[bytes]) -> Iterator[str]:
+        for chunk in stream:
+            yield bytes(chunk).decode("utf-8", errors="replace")
 
     @translated
     def attach_terminal(self, container: str) -> Any:
