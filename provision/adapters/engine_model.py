@@ -113,6 +113,7 @@ class ContainerSpec:
     stop_timeout: int | None = None
     publish: PortBinding | None = None
     volumes: Mapping[str, str] = field(default_factory=dict)  # volume name -> path in the container
+    read_only_volumes: Mapping[str, str] = field(default_factory=dict)  # the same, mounted read-only
     restart: str = "unless-stopped"
     ipv4_address: str | None = None  # on `network`, which must have a subnet of dockerhello's choosing
     command: tuple[str, ...] | None = None  # None: the image's CMD

@@ -142,7 +142,7 @@ class FakeEngine:
             {spec.network: spec.ipv4_address or f"172.30.0.{next(self._ids) % 200 + 2}"},
         )  # fmt: skip
         self.specs[spec.name] = spec
-        self.volumes.update(spec.volumes)
+        self.volumes.update(spec.volumes, spec.read_only_volumes)
         self.calls.append(("create", spec.name))
         return container_id
 

@@ -4,13 +4,9 @@ dockerhello's errors."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import io
-import tarfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import docker
 import docker.errors
@@ -18,7 +14,8 @@ import docker.tls
 import docker.types
 
 from provision.adapters.engine.connection import connect
-from provision.adapters.engine.errors import translate
+from provision.adapters.engine.inside import InsideContainers
+from provision.adapters.engine.translated import translated
 from provision.adapters.engine_model import (
     BuildEvent,
     ContainerInfo,
@@ -33,41 +30,10 @@ from provision.adapters.engine_model import (
     parse_network,
 )
 from provision.engine import EngineTarget
-from provision.errors import DockerHelloError, NameTaken
-
-P = ParamSpec("P")
-T = TypeVar("T")
+from provision.errors import NameTaken
 
 
-def translated(method: Callable[Concatenate[Engine, P], T]) -> Callable[Concatenate[Engine, P], T]:
-    """Whatever the SDK or its transport raises in `method`, as dockerhello's error; the
-    method itself handles what it expects (a missing object, a name taken)."""
-    if inspect.isgeneratorfunction(method):
-
-        @functools.wraps(method)
-        def generator(self: Engine, *args: P.args, **kwargs: P.kwargs) -> Any:
-            try:
-                yield from method(self, *args, **kwargs)
-            except DockerHelloError:
-                raise
-            except Exception as exc:
-                raise translate(self.target, exc) from exc
-
-        return generator  # type: ignore[return-value]  # the same signature, as a generator
-
-    @functools.wraps(method)
-    def call(self: Engine, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return method(self, *args, **kwargs)
-        except DockerHelloError:
-            raise
-        except Exception as exc:
-            raise translate(self.target, exc) from exc
-
-    return call  # type: ignore[return-value]  # functools.wraps' type hides the ParamSpec
-
-
-class Engine:
+class Engine(InsideContainers):
     """One method per engine operation dockerhello uses. Each returns the values of
     `engine_model` and raises only dockerhello's errors (`translate`); a missing object is
     None or False, not an error, where callers decide what missing means."""
@@ -193,7 +159,11 @@ class Engine:
                 nano_cpus=spec.nano_cpus,
                 pids_limit=spec.pids_limit,
                 port_bindings={publish.container_port: (publish.host_ip, publish.host_port)} if publish else None,
-                binds={volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()} or None,
+                binds={
+                    **{volume: {"bind": path, "mode": "rw"} for volume, path in spec.volumes.items()},
+                    **{volume: {"bind": path, "mode": "ro"} for volume, path in spec.read_only_volumes.items()},
+                }
+                or None,
             )
             networking = (  # a dict of endpoint configs, whatever the stub says
                 self.api.create_networking_config(
@@ -241,28 +211,6 @@ class Engine:
         return int(self.api.wait(container).get("StatusCode", -1))
 
     @translated
-    def attach_output(self, container: str) -> Iterator[str]:
-        """The output of a container not yet started, both streams, from its start until it
-        exits. Attached now, before the start, as `docker run` does: attaching to a container
-        that has already exited waits for ever."""
-        return self._decoded(self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True))
-
-    @translated
-    def _decoded(self, stream: Iterator[bytes]) -> Iterator[str]:
-        for chunk in stream:
-            yield bytes(chunk).decode("utf-8", errors="replace")
-
-    @translated
-    def attach_terminal(self, container: str) -> Any:
-        """A socket on the container's terminal (created with `tty`), before it starts: what
-        is written reaches its stdin, what it prints comes back, raw."""
-        return self.api.attach_socket(container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
-
-    @translated
-    def resize(self, container: str, height: int, width: int) -> None:
-        self.api.resize(container, height=height, width=width)
-
-    @translated
     def logs(self, container: str, tail: int) -> list[str]:
         """The last `tail` lines; none for a container that is gone."""
         try:
@@ -275,46 +223,6 @@ class Engine:
     def follow_logs(self, container: str, tail: int) -> Iterator[str]:
         for chunk in self.api.logs(container, stream=True, follow=True, tail=tail):
             yield bytes(chunk).decode("utf-8", errors="replace")
-
-    @translated
-    def exec(self, container: str, argv: Sequence[str]) -> tuple[int, str]:
-        """Run `argv` in the container; its exit code and output (both streams)."""
-        created = self.api.exec_create(container, list(argv))
-        output = self.api.exec_start(created["Id"])
-        code = self.api.exec_inspect(created["Id"]).get("ExitCode")
-        return int(code or 0), bytes(output).decode("utf-8", errors="replace")
-
-    @translated
-    def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
-        """Write one file into the container (its volumes included, running or not), owned by `uid`."""
-        data = content.encode() if isinstance(content, str) else content
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.uid, info.gid = len(data), 0o644, uid, uid
-            tar.addfile(info, io.BytesIO(data))
-        self.api.put_archive(container, directory, buffer.getvalue())
-
-    @translated
-    def get_file(self, container: str, path: str) -> bytes | None:
-        """A file's content from the container (its volumes included); None if missing."""
-        try:
-            stream, _ = self.api.get_archive(container, path)
-            archive = b"".join(stream)
-        except docker.errors.NotFound:
-            return None
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            member = tar.next()
-            extracted = tar.extractfile(member) if member is not None else None
-            return extracted.read() if extracted is not None else None
-
-    @translated
-    def has_file(self, container: str, path: str) -> bool:
-        try:
-            self.api.get_archive(container, path)
-        except docker.errors.NotFound:
-            return False
-        return True
 
     # -- networks and volumes -------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""What `Engine` does inside containers: their output, their terminals, commands run in them
+and files put into them or taken out. Part of `Engine`, kept apart to keep each module short."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import docker
+import docker.errors
+
+from provision.adapters.engine.translated import translated
+from provision.engine import EngineTarget
+
+
+class InsideContainers:
+    api: docker.APIClient
+    target: EngineTarget
+
+    @translated
+    def attach_output(self, container: str) -> Iterator[str]:
+        """The output of a container not yet started, both streams, from its start until it
+        exits. Attached now, before the start, as `docker run` does: attaching to a container
+        that has already exited waits for ever."""
+        return self._decoded(self.api.attach(container, stdout=True, stderr=True, stream=True, logs=True))
+
+    @translated
+    def _decoded(self, stream: Iterator[bytes]) -> Iterator[str]:
+        for chunk in stream:
+            yield bytes(chunk).decode("utf-8", errors="replace")
+
+    @translated
+    def attach_terminal(self, container: str) -> Any:
+        """A socket on the container's terminal (created with `tty`), before it starts: what
+        is written reaches its stdin, what it prints comes back, raw."""
+        return self.api.attach_socket(container, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+
+    @translated
+    def resize(self, container: str, height: int, width: int) -> None:
+        self.api.resize(container, height=height, width=width)
+
+    @translated
+    def exec(self, container: str, argv: Sequence[str]) -> tuple[int, str]:
+        """Run `argv` in the container; its exit code and output (both streams)."""
+        created = self.api.exec_create(container, list(argv))
+        output = self.api.exec_start(created["Id"])
+        code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+        return int(code or 0), bytes(output).decode("utf-8", errors="replace")
+
+    @translated
+    def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
+        """Write one file into the container (its volumes included, running or not), owned by `uid`."""
+        data = content.encode() if isinstance(content, str) else content
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, uid, uid
+            tar.addfile(info, io.BytesIO(data))
+        self.api.put_archive(container, directory, buffer.getvalue())
+
+    @translated
+    def get_file(self, container: str, path: str) -> bytes | None:
+        """A file's content from the container (its volumes included); None if missing."""
+        try:
+            stream, _ = self.api.get_archive(container, path)
+            archive = b"".join(stream)
+        except docker.errors.NotFound:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            member = tar.next()
+            extracted = tar.extractfile(member) if member is not None else None
+            return extracted.read() if extracted is not None else None
+
+    @translated
+    def has_file(self, container: str, path: str) -> bool:
+        try:
+            self.api.get_archive(container, path)
+        except docker.errors.NotFound:
+            return False
+        return True
+
+    @translated
+    def exec_to(self, container: str, argv: Sequence[str], out: IO[bytes]) -> tuple[int, str]:
+        """Run `argv` in the container, its stdout written to `out` as it comes, byte for byte
+        (a dump); its exit code and what it wrote to stderr."""
+        created = self.api.exec_create(container, list(argv))
+        errors: list[bytes] = []
+        for stdout, stderr in self.api.exec_start(created["Id"], stream=True, demux=True):
+            if stdout:
+                out.write(stdout)
+            if stderr:
+                errors.append(stderr)
+        code = self.api.exec_inspect(created["Id"]).get("ExitCode")
+        return int(code or 0), b"".join(errors).decode("utf-8", errors="replace")
+
+    @translated
+    def exec_terminal(self, container: str, argv: Sequence[str]) -> tuple[Any, Callable[[int, int], None],
+                                                                           Callable[[], int]]:  # fmt: skip
+        """Run `argv` in the container on a terminal: a socket to it, a way to resize it and,
+        once the socket closes, a way to learn its exit code."""
+        exec_id = self.api.exec_create(container, list(argv), stdin=True, tty=True)["Id"]
+        sock = self.api.exec_start(exec_id, tty=True, socket=True)
+
+        def resize(height: int, width: int) -> None:
+            self.api.exec_resize(exec_id, height=height, width=width)
+
+        def exit_code() -> int:
+            return int(self.api.exec_inspect(exec_id).get("ExitCode") or 0)
+
+        return sock, resize, exit_code
+
+    @translated
+    def put_path(self, container: str, directory: str, name: str, source: Path, uid: int) -> None:
+        """Copy the file `source` into the container as DIRECTORY/NAME, owned by `uid` and
+        readable by it only, streamed from disk: a dump may be larger than memory."""
+        with tempfile.TemporaryFile() as archive:
+            with tarfile.open(fileobj=archive, mode="w") as tar:
+                info = tar.gettarinfo(str(source), arcname=name)
+                info.uid, info.gid, info.mode, info.uname, info.gname = uid, uid, 0o600, "", ""
+                with source.open("rb") as data:
+                    tar.addfile(info, data)
+            archive.seek(0)
+            self.api.put_archive(container, directory, archive)
