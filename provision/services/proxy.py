@@ -9,15 +9,11 @@ reload, so no client connection is closed and none of those kept open to the rel
 
 from __future__ import annotations
 
-import hashlib
 import http.client
-import io
 import ipaddress
-import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec, EngineInfo, NetworkInfo, PortBinding
@@ -25,8 +21,8 @@ from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import (
     APP_PORT,
+    DATA_DIR,
     LABEL_APP,
-    LABEL_PROXY_BASE,
     LABEL_PUBLISH,
     LABEL_RELEASE,
     LABEL_ROLE,
@@ -36,10 +32,12 @@ from provision.owned import (
     ROUTE_DIR,
     SLOTS,
     app_labels,
+    data_volume,
     network_name,
     proxy_name,
     route_volume,
 )
+from provision.services.packaged_image import PackagedImage
 from provision.validators import Publish
 
 PROXY_UID = 10001
@@ -109,16 +107,8 @@ def uses_host_network(host_port: int, info: EngineInfo) -> bool:
     return host_port >= 1024 and info.host_network_is_host
 
 
-def _context() -> bytes:
-    """The proxy image's build context: its Dockerfile and nginx.conf, from this package."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name in ("Dockerfile", "nginx.conf"):
-            data = resources.files("provision.proxy").joinpath(name).read_bytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+PROXY_IMAGE = PackagedImage("provision.proxy", ("Dockerfile", "nginx.conf"), "dockerhello/proxy", ROLE_PROXY,
+                           "the proxy image", "nginx")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,6 +130,7 @@ class ProxySpec:
     host_port: int
     base_image: str | None
     host_network: bool = False
+    data: bool = False  # the app has a data volume: its uploads are served from it
 
 
 class Proxy:
@@ -151,29 +142,10 @@ class Proxy:
     # -- image, network, container --------------------------------------------------------
 
     def image_tag(self, base_image: str | None) -> str:
-        """Tagged by what it is made of, so a changed config or base builds a new image."""
-        digest = hashlib.sha256()
-        for name in ("Dockerfile", "nginx.conf"):
-            digest.update(resources.files("provision.proxy").joinpath(name).read_bytes())
-        digest.update((base_image or "").encode())
-        return f"dockerhello/proxy:{digest.hexdigest()[:12]}"
+        return PROXY_IMAGE.tag(base_image)
 
     def ensure_image(self, base_image: str | None) -> str:
-        tag = self.image_tag(base_image)
-        if self.engine.image(tag) is not None:
-            return tag
-        self.console.step(f"Building the proxy image {tag} (nginx from Debian's packages)")
-        labels = {LABEL_ROLE: ROLE_PROXY, LABEL_PROXY_BASE: base_image or ""}
-        buildargs = {"BASE_IMAGE": base_image} if base_image else None
-        for event in self.engine.build(tag, labels, buildargs, context=_context()):
-            if event.kind == "error":
-                raise DeployFailed(
-                    f"The proxy image did not build: {event.text}",
-                    hint="It installs nginx with apt from the base image: the engine needs to reach a Debian "
-                    "mirror, and the base image must be Debian-based.",
-                )
-            self.console.stream(event.text)
-        return tag
+        return PROXY_IMAGE.ensure(self.engine, self.console, base_image)
 
     def get(self, app: str) -> ContainerInfo | None:
         return self.engine.container(proxy_name(app))
@@ -211,6 +183,7 @@ class Proxy:
                     memory=64 * 1024**2,
                     publish=None if spec.host_network else PortBinding(f"{APP_PORT}/tcp", bind_ip, spec.host_port),
                     volumes={route_volume(spec.app): ROUTE_DIR},
+                    read_only_volumes={data_volume(spec.app): DATA_DIR} if spec.data else {},
                 )
             )
             assert network.subnet, "a network dockerhello created with a subnet"
