@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from provision.process import Runner
     from provision.secret_store import SecretStore
     from provision.services.base_image import BaseImageBuilder
+    from provision.services.database import Database
     from provision.services.deploy import Deployer
     from provision.services.doctor import Doctor
     from provision.services.machines import Machines
@@ -197,7 +198,17 @@ class App:
 
         target = self.engine_target(machine)
         engine = self.engine(target)
-        return Operator(engine, target, self.release_store(app, engine), Proxy(engine, self.console))
+        proxy = Proxy(engine, self.console)
+        return Operator(engine, target, self.release_store(app, engine), proxy, self.database_for(engine))
+
+    def database(self, machine: str | None) -> Database:
+        """The app's PostgreSQL on the engine `machine` names (or the environment does)."""
+        return self.database_for(self.engine(self.engine_target(machine)))
+
+    def database_for(self, engine: Engine) -> Database:
+        from provision.services.database import Database  # loads the SDK: not at start-up
+
+        return Database(engine, self.console, self.secrets)
 
     def one_off(self, machine: str | None) -> OneOff:
         from provision.services.one_off import OneOff  # loads the SDK: not at start-up

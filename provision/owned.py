@@ -79,3 +79,26 @@ SQLITE_URL = "sqlite:////data/db.sqlite3"
 
 def data_volume(app: str) -> str:
     return f"{app}-data"
+
+
+# The app's PostgreSQL (`database = "postgres"`): an accessory container on the app's network,
+# its data on a volume of its own that, like APP-data, only `down --volumes` removes.
+ROLE_DATABASE = "database"
+POSTGRES_DIR = "/var/lib/postgresql/data"  # the volume; the cluster is in pgdata/ under it
+POSTGRES_UID = 999  # the server's user, fixed in its image
+POSTGRES_PORT = 5432
+POSTGRES_USER = "app"  # one server per app: its role and database need no name of their own
+POSTGRES_DB = "app"
+
+
+def database_name(app: str) -> str:
+    """The database container; the releases reach it by this name on the app's network."""
+    return f"{app}-db"
+
+
+def database_volume(app: str) -> str:
+    return f"{app}-postgres"
+
+
+def postgres_url(app: str, password: str) -> str:
+    return f"postgres://{POSTGRES_USER}:{password}@{database_name(app)}:{POSTGRES_PORT}/{POSTGRES_DB}"

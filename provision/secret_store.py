@@ -10,19 +10,20 @@ from provision.errors import DockerHelloError
 
 # What token_urlsafe writes; Django wants a long key, and one that a stray edit did not cut.
 KEY = r"[A-Za-z0-9_-]{32,}"
+DATABASE_PASSWORD = "database_password"
 
 
 class SecretStore:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
-    def path(self, app: str) -> Path:
-        return self.state_dir / "apps" / app / "secret_key"
+    def path(self, app: str, name: str = "secret_key") -> Path:
+        return self.state_dir / "apps" / app / name
 
-    def adopt(self, app: str, key: str) -> None:
+    def adopt(self, app: str, key: str, name: str = "secret_key") -> None:
         """Keep `key`, the one the engine's serving release runs with (deployed from another
         host, say), so that this host's deploys sign as that release does."""
-        path = self.path(app)
+        path = self.path(app, name)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -33,7 +34,14 @@ class SecretStore:
     def secret_key(self, app: str) -> str:
         """The app's Django SECRET_KEY, generated on first use and the same ever after,
         so that redeploys keep signed data valid."""
-        path = self.path(app)
+        return self._made_once(self.path(app))
+
+    def database_password(self, app: str) -> str:
+        """The password of the app's PostgreSQL, made once like the key. Hex: it goes into
+        DATABASE_URL as it is, with nothing to escape."""
+        return self._made_once(self.path(app, DATABASE_PASSWORD), hexadecimal=True)
+
+    def _made_once(self, path: Path, hexadecimal: bool = False) -> str:
         try:
             return self._read(path)
         except FileNotFoundError:
@@ -41,7 +49,7 @@ class SecretStore:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         import secrets
 
-        key = secrets.token_urlsafe(50)
+        key = secrets.token_hex(32) if hexadecimal else secrets.token_urlsafe(50)
         try:
             # O_EXCL: two deploys racing to create the key agree on the first one written.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -134,11 +134,12 @@ class DeploySettings:
         Declaration(
             "--db",
             "The app's database: sqlite keeps its file on the app's data volume APP-data (mounted at "
-            "/data, DATABASE_URL given), which outlives every release, rollback and `down`; none: no volume.",
+            "/data, DATABASE_URL given); postgres runs a PostgreSQL server of the app's own, APP-db, its data "
+            "on the volume APP-postgres. Both outlive every release, rollback and `down`; none: no volume.",
             "none",
             validators.database,
-            "sqlite|none",
-            allowed='"sqlite" or "none"',
+            "sqlite|postgres|none",
+            allowed='"sqlite", "postgres" or "none"',
         )
     )
     migrate: bool = setting(

@@ -95,14 +95,15 @@ def release_id(text: str) -> str:
     return text
 
 
-DATABASES = ("sqlite", "none")
+DATABASES = ("sqlite", "postgres", "none")
 HEALTH_PATH = r"/[A-Za-z0-9/_.~%-]{0,200}"
 
 
 def database(text: str) -> str:
     if text not in DATABASES:
         raise ValueError(
-            f"{_shown(text)} is not a database dockerhello runs: use sqlite (a file on the app's data volume) or none"
+            f"{_shown(text)} is not a database dockerhello runs: use sqlite (a file on the app's data volume), "
+            "postgres (a PostgreSQL server of the app's own) or none"
         )
     return text
 

@@ -30,7 +30,10 @@ NOT_APP = (
     "(it names containers, images and a DNS name)"
 )
 NOT_PORT = "is not a port number between 1 and 65535"
-NOT_DATABASE = "is not a database dockerhello runs: use sqlite (a file on the app's data volume) or none"
+NOT_DATABASE = (
+    "is not a database dockerhello runs: use sqlite (a file on the app's data volume), "
+    "postgres (a PostgreSQL server of the app's own) or none"
+)
 NOT_MEMORY = 'is not a memory size such as "512m" or "1g" ("" for no limit)'
 NOT_CPUS = "is not a number of CPUs such as 1 or 1.5 (0 for no limit)"
 NOT_IPV4 = "is not an IPv4 address such as 127.0.0.1 (0.0.0.0: every interface)"
@@ -378,17 +381,17 @@ CASES: dict[str, Case] = {
         CONFIG_HINT.format("memory"),
         files={"dockerhello.toml": b'memory = "lots"\n'},
     ),
-    "config database postgres": Case(
+    "config database mysql": Case(
         ("deploy", "{project}"),
         1,
-        f"Error: {{project}}/dockerhello.toml: database = 'postgres' is not allowed: 'postgres' {NOT_DATABASE}",
+        f"Error: {{project}}/dockerhello.toml: database = 'mysql' is not allowed: 'mysql' {NOT_DATABASE}",
         "Hint: `dockerhello deploy --help` says what --db takes.",
-        files={"dockerhello.toml": b'database = "postgres"\n'},
+        files={"dockerhello.toml": b'database = "mysql"\n'},
     ),
-    "deploy --db postgres": Case(
-        ("deploy", "{project}", "--db", "postgres"),
+    "deploy --db Postgres": Case(
+        ("deploy", "{project}", "--db", "Postgres"),
         2,
-        f"Error: Invalid value for '--db' (env var: 'DOCKERHELLO_DATABASE'): 'postgres' {NOT_DATABASE}",
+        f"Error: Invalid value for '--db' (env var: 'DOCKERHELLO_DATABASE'): 'Postgres' {NOT_DATABASE}",
     ),
     "deploy --health-path relative": Case(
         ("deploy", "{project}", "--health-path", "admin/"),

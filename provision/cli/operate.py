@@ -122,23 +122,24 @@ def logs(
 @click.option(
     "--volumes",
     is_flag=True,
-    help="Remove the app's data volume too (APP-data: its SQLite database and uploads). Asks first.",
+    help="Remove the app's data volumes too (APP-data: its SQLite database and uploads; APP-postgres: its "
+    "PostgreSQL's data). Asks first.",
 )
-@click.option("-y", "--yes", is_flag=True, help="Do not ask before removing the data volume.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before removing the data volumes.")
 @pass_app
 def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool, volumes: bool,
          yes: bool) -> None:  # fmt: skip
-    """Stop and remove the app's containers (proxy and releases) and network.
+    """Stop and remove the app's containers (proxy, releases, database) and network.
 
-    The app's data volume (its database and uploads) is kept: the next deploy finds its
-    data again. Only --volumes removes it, after asking.
+    The app's data volumes (its database and uploads) are kept: the next deploy finds its
+    data again. Only --volumes removes them, after asking.
     """
-    from provision.owned import data_volume
+    from provision.owned import data_volume, database_volume
 
     name = load_app_name(path, app_name)
     if volumes and not yes:
-        click.confirm(f"Remove {data_volume(name)}, the data of {name} (its database and uploads), for good?",
-                      abort=True, err=True)  # fmt: skip
+        click.confirm(f"Remove {data_volume(name)} and {database_volume(name)}, the data of {name} (its database "
+                      "and uploads), for good?", abort=True, err=True)  # fmt: skip
     removed = app.operator(name, machine_name).down(name, images, volumes)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
 

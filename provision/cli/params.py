@@ -58,7 +58,7 @@ DEBIAN_SUITE = Validated("suite", validators.debian_suite, "SUITE")
 MIRROR = Validated("mirror", validators.mirror, "URL")
 IPV4 = Validated("IPv4 address", validators.ipv4_host, "IP")
 HOSTONLY_CIDR = Validated("CIDR", validators.hostonly_cidr, "CIDR")
-DATABASE = Validated("database", validators.database, "sqlite|none")
+DATABASE = Validated("database", validators.database, "sqlite|postgres|none")
 
 
 class PathParam(click.Path):

@@ -33,6 +33,7 @@ from provision.owned import LABEL_PROXY_BASE, proxy_name, release_name
 from provision.project import Project
 from provision.secret_store import SecretStore
 from provision.services.build import ImageBuilder
+from provision.services.database import Database
 from provision.services.engine_records import EngineRecords
 from provision.services.health import HealthGate
 from provision.services.one_off import OneOff
@@ -83,6 +84,7 @@ class Deployer:
         self.builder = ImageBuilder(engine, console)
         self.health = HealthGate(engine, self.proxy, console, clock, sleep)
         self.one_off = OneOff(engine, self.proxy, console)
+        self.database = Database(engine, console, secrets, clock, sleep)
 
     def for_target(self, options: DeployOptions) -> DeployOptions:
         """Options adjusted to the engine. Inside a docker-machine VM the app listens on all
@@ -185,8 +187,9 @@ class Deployer:
         first = proxy is None
         base = self._proxy_base(proxy, options, release, proxy_base)
         host_network = uses_host_network(options.publish.host_port, self.engine.info())
-        routing = self.proxy.ensure(ProxySpec(app, options.publish.host_ip, options.publish.host_port, base,
-                                              host_network), options.bind_ip or options.publish.host_ip)  # fmt: skip
+        spec = ProxySpec(app, options.publish.host_ip, options.publish.host_port, base, host_network,
+                         data=options.database != "none")  # fmt: skip
+        routing = self.proxy.ensure(spec, options.bind_ip or options.publish.host_ip)
         name = release_name(app, release.id)
         slot = other_slot(routing.slot)
         address = routing.address(slot)
@@ -199,11 +202,13 @@ class Deployer:
             image = self.engine.image(release.image)
             if image is None:
                 raise DeployFailed(f"The image {release.image} is gone from the engine")
-            spec = release_spec(app, release.id, image, options, secret_key, address)
+            # Made once and left running: a release and its migration need it up.
+            password = self.database.ensure(app, base) if options.database == "postgres" else None
+            to_run = release_spec(app, release.id, image, options, secret_key, address, password)
             if options.migrate and not rollback:  # a rollback's schema is the newer one: Django migrates forward only
-                self.one_off.migrate(spec, release.id)
+                self.one_off.migrate(to_run, release.id)
             self.console.step(f"Starting release {release.id} as container {name}")
-            self.engine.create(spec)
+            self.engine.create(to_run)
             created = True
             try:
                 self.engine.start(name)
@@ -221,8 +226,9 @@ class Deployer:
             serving = self.proxy.current_release(app)
             if serving:
                 self.console.info(f"Release {serving} is still serving; the failed container was removed.")
-            elif first:
-                self.proxy.remove(app)  # a first deploy that failed leaves nothing behind
+            elif first:  # a first deploy that failed leaves nothing behind but the data
+                self.database.remove(app, volume=False)
+                self.proxy.remove(app)
             raise
         store.mark(release.id, ReleaseState.ACTIVE, "rolled back to" if rollback else "")
         self._retire_others(app, keep=name, drain=options.drain)

@@ -29,11 +29,14 @@ CI_FILES = {
 }
 # What the image adds where the project does not list it: the server and the static files.
 SERVER_PACKAGES = {"gunicorn": "gunicorn>=23,<28", "whitenoise": "whitenoise>=6.6,<7"}
+# PostgreSQL's driver, the binary wheel: it carries libpq, so the slim base needs no apt.
+POSTGRES_DRIVER = "psycopg[binary]>=3.2,<4"
+POSTGRES_DRIVERS = ("psycopg", "psycopg-binary", "psycopg2", "psycopg2-binary")
 
 
 @dataclass(frozen=True)
 class Choices:
-    database: str  # "sqlite": a database file on the app's data volume; "none"
+    database: str  # "sqlite": a database file on the app's data volume; "postgres": the app's server; "none"
 
     @property
     def migrate(self) -> bool:
@@ -53,10 +56,11 @@ class Change:
 
 
 def choose(project: DjangoProject, database: str | None) -> Choices:
-    """The database from --db, else from what the settings use: SQLite stays SQLite, its file
-    on a volume; a project with no database gets none, and nothing to migrate."""
+    """The database from --db, else from what the settings use: PostgreSQL stays PostgreSQL,
+    SQLite (or another) gets SQLite, its file on a volume; a project with no database gets
+    none, and nothing to migrate."""
     if database is None:
-        database = "sqlite" if project.database in ("sqlite", "postgres", "other") else "none"
+        database = {"postgres": "postgres", "sqlite": "sqlite", "other": "sqlite"}.get(project.database, "none")
     return Choices(database=database)
 
 
@@ -72,15 +76,20 @@ def _fill(template: str, values: dict[str, str]) -> str:
     return template
 
 
-def extra_packages(project: DjangoProject) -> list[str]:
-    return [spec for name, spec in SERVER_PACKAGES.items() if not project.has(name)]
+def extra_packages(project: DjangoProject, choices: Choices) -> list[str]:
+    """What the image needs and the project does not list: the server, static files and the
+    database's driver. Installed after the project's own, so its pins win."""
+    extra = [spec for name, spec in SERVER_PACKAGES.items() if not project.has(name)]
+    if choices.database == "postgres" and not any(project.has(name) for name in POSTGRES_DRIVERS):
+        extra.append(POSTGRES_DRIVER)
+    return extra
 
 
-def dependency_layer(project: DjangoProject) -> str:
+def dependency_layer(project: DjangoProject, choices: Choices) -> str:
     """The Dockerfile's dependency layer: the project's own installer's lock where it has one,
     read by a tool that leaves in the same layer, into the virtualenv at /opt/venv."""
     deps = project.dependencies
-    extras = " ".join(f'"{spec}"' for spec in extra_packages(project))
+    extras = " ".join(f'"{spec}"' for spec in extra_packages(project, choices))
     add_extras = f"    && pip install --no-cache-dir {extras} \\\n" if extras else ""
     tail = add_extras + "    && pip uninstall --yes --quiet pip"
     venv = "RUN python3 -m venv /opt/venv \\\n"
@@ -143,7 +152,7 @@ def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = 
         "python_source": project.python_source,
         "app_dir": app_dir,
         "dependency_source": project.dependencies.kind.value,
-        "dependency_layer": dependency_layer(project),
+        "dependency_layer": dependency_layer(project, choices),
         "health_path": project.health_path,
         "wsgi": f"{project.wsgi_module}:{project.wsgi_callable}",
         "settings_module": project.settings_module,
@@ -225,6 +234,9 @@ class Initializer:
             ("static", "collectstatic at build, served by WhiteNoise"
              + ("" if project.has("whitenoise") else " (added to the image)")),
             ("database", {"sqlite": f"SQLite, its file on the data volume {app}-data at /data",
+                          "postgres": f"PostgreSQL, a server of the app's own ({app}-db), its data on the volume "
+                          f"{app}-postgres" + ("" if any(project.has(n) for n in POSTGRES_DRIVERS)
+                                               else " (psycopg added to the image)"),
                           "none": "none"}[choices.database]),
             ("migrations", "`manage.py migrate` before each release serves" if choices.migrate else "none"),
             ("health check", f"GET {project.health_path}"),

@@ -15,6 +15,7 @@ from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.services.proxy import Proxy
 from provision.services.release_container import (
+    database_password_of,
     one_off_spec,
     release_of,
     release_spec,
@@ -77,7 +78,8 @@ class OneOff:
         if image is None:
             raise DockerHelloError(f"The image of the serving release ({serving.image_id[:19]}) is gone")
         options = serving_options(proxy, serving, image, health_timeout=1)
-        return release_spec(app, release_of(serving) or "run", image, options, secret_key_of(serving) or "")
+        return release_spec(app, release_of(serving) or "run", image, options, secret_key_of(serving) or "",
+                            database_password=database_password_of(serving))  # fmt: skip
 
     def _run(self, spec: ContainerSpec, show: Callable[[str], None]) -> tuple[int, list[str]]:
         self.engine.remove(spec.name, force=True)  # left by a run that was killed

@@ -11,6 +11,7 @@ from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
 from provision.owned import LABEL_RELEASE, data_volume, records_name, records_volume
+from provision.services.database import Database
 from provision.services.proxy import Proxy, published
 from provision.services.releases import ReleaseState, ReleaseStore
 
@@ -48,11 +49,13 @@ def app_url(target: EngineTarget, port: int) -> str:
 
 
 class Operator:
-    def __init__(self, engine: Engine, target: EngineTarget, store: ReleaseStore, proxy: Proxy) -> None:
+    def __init__(self, engine: Engine, target: EngineTarget, store: ReleaseStore, proxy: Proxy,
+                 database: Database) -> None:  # fmt: skip
         self.engine = engine
         self.target = target
         self.store = store
         self.proxy = proxy
+        self.database = database
 
     def serving(self, app: str) -> ContainerInfo | None:
         """The release container the proxy routes to; else any of the app's."""
@@ -100,13 +103,14 @@ class Operator:
     def down(self, app: str, images: bool, volumes: bool = False) -> list[str]:
         """Stop and remove the app's containers, network and route. With `images`, everything
         of the app goes: its images and its release record too (nothing is left to roll back to).
-        Its data volume stays unless `volumes`."""
+        Its data volumes (APP-data, APP-postgres) stay unless `volumes`."""
         removed = []
         for container in self.proxy.releases(app):
             self.engine.stop(container.id, STOP_TIMEOUT)
             if self.engine.remove(container.id, force=True):
                 removed.append(container.name)
-        if self.proxy.remove(app):
+        removed.extend(self.database.remove(app, volume=volumes))  # after the releases that use it
+        if self.proxy.remove(app):  # and the network, which the database is on too
             removed.append(app)
         if volumes and self.engine.remove_volume(data_volume(app)):
             removed.append(data_volume(app))

@@ -13,12 +13,14 @@ from provision.owned import (
     LABEL_HEALTH_PATH,
     LABEL_RELEASE,
     LABEL_ROLE,
+    POSTGRES_USER,
     ROLE_ONE_OFF,
     ROLE_RELEASE,
     SQLITE_URL,
     app_labels,
     data_volume,
     network_name,
+    postgres_url,
     release_name,
 )
 from provision.services.plan import DeployOptions
@@ -37,23 +39,29 @@ def sized(hardening: Hardening) -> dict[str, str]:
     return {"WEB_CONCURRENCY": str(max(1, math.ceil(hardening.cpus)))} if hardening.cpus else {}
 
 
-def data_env(database: str) -> dict[str, str]:
-    """What the app is told of its database: SQLite's file on the data volume."""
+def data_env(app: str, database: str, password: str | None = None) -> dict[str, str]:
+    """What the app is told of its database: SQLite's file on the data volume, or the app's
+    PostgreSQL by its name on the app's network."""
+    if database == "postgres":
+        assert password, "the database's password, for its URL"
+        return {"DATABASE_URL": postgres_url(app, password)}
     return {"DATABASE_URL": SQLITE_URL} if database == "sqlite" else {}
 
 
 def data_mounts(app: str, database: str) -> dict[str, str]:
+    """The data volume: a SQLite database's file, and the uploads of any app with a database."""
     return {data_volume(app): DATA_DIR} if database != "none" else {}
 
 
 def release_spec(app: str, release: str, image: ImageInfo, options: DeployOptions, secret_key: str,
-                 address: str | None = None) -> ContainerSpec:  # fmt: skip
+                 address: str | None = None, database_password: str | None = None) -> ContainerSpec:  # fmt: skip
     """The container of `release`: on the app's network at its slot's `address`, no port of its
     own (the proxy owns it), restarted unless stopped, hardened as `options` say, SECRET_KEY
-    given at run time."""
+    (and the database's password) given at run time."""
     hardening = options.hardening
     user = UNPRIVILEGED if image.user in ROOT_USERS and not hardening.allow_root else None
-    environment = {**sized(hardening), **data_env(options.database), **dict(options.environment)}
+    database = data_env(app, options.database, database_password)
+    environment = {**sized(hardening), **database, **dict(options.environment)}
     return ContainerSpec(
         image=image.id,
         name=release_name(app, release),
@@ -96,8 +104,11 @@ def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: 
         memory=serving.memory,
         cpus=serving.nano_cpus / 1e9 if serving.nano_cpus else None,
     )
-    database = "sqlite" if serving.mounts.get(data_volume(app_of(serving))) == DATA_DIR else "none"
-    ours = {f"{name}={value}" for name, value in {**sized(hardening), **data_env(database)}.items()} | set(image.env)
+    app = app_of(serving)
+    password = database_password_of(serving)
+    database = "postgres" if password else "sqlite" if serving.mounts.get(data_volume(app)) == DATA_DIR else "none"
+    ours = {f"{name}={value}" for name, value in {**sized(hardening), **data_env(app, database, password)}.items()}
+    ours |= set(image.env)
     environment = tuple(
         (name, value)
         for name, _, value in (item.partition("=") for item in serving.env)
@@ -112,6 +123,14 @@ def serving_options(proxy: ContainerInfo, serving: ContainerInfo | None, image: 
 def secret_key_of(container: ContainerInfo) -> str | None:
     """The SECRET_KEY a release runs with."""
     return next((e.partition("=")[2] for e in container.env if e.startswith("SECRET_KEY=")), None)
+
+
+def database_password_of(container: ContainerInfo) -> str | None:
+    """The password in a release's DATABASE_URL, when it names the app's own PostgreSQL."""
+    url = next((e.partition("=")[2] for e in container.env if e.startswith("DATABASE_URL=")), "")
+    head = url.partition("@")[0]
+    password = head.rpartition(":")[2] if head.startswith(f"postgres://{POSTGRES_USER}:") else ""
+    return password if password and url == postgres_url(app_of(container), password) else None
 
 
 def app_of(container: ContainerInfo) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from provision.adapters.engine import Engine
 from provision.adapters.engine_model import BuildEvent, ContainerSpec, NetworkInfo, PortBinding, parse_info
 from provision.adapters.host import Git
 from provision.console import Console
@@ -341,7 +342,10 @@ def test_on_a_machine_the_app_listens_on_the_vms_interfaces_and_its_ip_is_an_all
 
 
 def operator_of(world: World) -> Operator:
-    return Operator(world.engine, world.engine.target, world.deployer.store(APP), Proxy(world.engine, world.console))  # type: ignore[arg-type]
+    engine: Engine = world.engine  # type: ignore[assignment]  # the fake stands in for the adapter
+    return Operator(
+        engine, engine.target, world.deployer.store(APP), Proxy(engine, world.console), world.deployer.database
+    )
 
 
 def test_status_logs_down_and_prune(world: World) -> None:

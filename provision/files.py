@@ -1,0 +1,34 @@
+"""Files dockerhello writes on this host: whole or not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from provision.errors import DockerHelloError
+
+
+@contextlib.contextmanager
+def new_file(path: Path, mode: int = 0o600) -> Iterator[IO[bytes]]:
+    """A file that appears at `path` only once everything was written: an error or a Ctrl-C
+    half-way leaves no file, never half of one. A file already there is not replaced."""
+    if path.exists():
+        raise DockerHelloError(f"{path} exists already", hint="Name another file, or move that one away.")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    except OSError as exc:
+        raise DockerHelloError(
+            f"Cannot write {path}: {exc.strerror}", hint="Name a file in a directory you can write to."
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.link(partial, path)  # fails if the name was taken meanwhile, rather than replacing it
+    except FileExistsError:
+        raise DockerHelloError(f"{path} exists already", hint="Name another file, or move that one away.") from None
+    finally:
+        partial.unlink(missing_ok=True)
