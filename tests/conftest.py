@@ -84,13 +84,14 @@ class Dockerhello:
     environ: dict[str, str]
     state_dir: Path
 
-    def __call__(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
+    def __call__(self, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None) -> Result:
         environ = {**self.environ, **(env or {})}
         app = App.create(environ, state_dir=self.state_dir)
         # click reads envvar-backed options from os.environ: give it the same environment.
         os_env: dict[str, str | None] = {k: None for k in os.environ if k not in environ}
         os_env.update(environ)
-        return CliRunner().invoke(cli, list(args), obj=app, catch_exceptions=False, prog_name="dockerhello", env=os_env)
+        return CliRunner().invoke(cli, list(args), obj=app, catch_exceptions=False, prog_name="dockerhello", env=os_env,
+                                  input=stdin)  # fmt: skip
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from provision.adapters.engine import Engine
 from provision.console import Console
 from provision.engine import EngineTarget
+from provision.services.database import POSTGRES_IMAGE
 from provision.services.proxy import Proxy
 from tests.conftest import Dockerhello
 from tests.own_engine import OwnEngine
@@ -55,8 +56,10 @@ def own_engine(docker_client: docker.DockerClient, base_image: str) -> Iterator[
     try:
         engine.start()
         # The proxy image is built where a Debian mirror is reachable, then loaded with the base.
-        proxy_image = Proxy(Engine(docker_client, EngineTarget()), Console(quiet=True)).ensure_image(base_image)
-        engine.load(docker_client, base_image, proxy_image)
+        here = Engine(docker_client, EngineTarget())
+        proxy_image = Proxy(here, Console(quiet=True)).ensure_image(base_image)
+        database_image = POSTGRES_IMAGE.ensure(here, Console(quiet=True), base_image)
+        engine.load(docker_client, base_image, proxy_image, database_image)
         yield engine
     finally:
         engine.close()
@@ -91,3 +94,33 @@ def test_after_the_engine_restarts_the_same_release_serves_again(
             answer = repr(exc)
         time.sleep(1)
     assert answer == (200, b"Hello, World!", release)
+
+
+def test_after_the_engine_restarts_the_database_serves_the_same_rows(
+    own_engine: OwnEngine, dockerhello: Dockerhello, tmp_path: Path, base_image: str
+) -> None:
+    project = tmp_path / "kept"
+    project.mkdir()
+    (project / "Dockerfile").write_text(DOCKERFILE)
+    (project / "app.py").write_text(APP_PY)
+    env = {"DOCKER_HOST": own_engine.host}
+    where = ("--app", "kept", "--path", str(project))
+    result = dockerhello("deploy", str(project), "--app", "kept", "--publish", "0.0.0.0:18001", "--db", "postgres",
+                         "--no-migrate", "--base-image", base_image, env=env)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    written = dockerhello("db", "shell", *where, env=env,
+                          stdin="CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept');")  # fmt: skip
+    assert written.exit_code == 0, written.stdout + written.stderr
+
+    own_engine.restart()
+
+    deadline = time.monotonic() + 90
+    read = written
+    while time.monotonic() < deadline:
+        read = dockerhello("db", "shell", *where, env=env, stdin="SELECT body FROM notes;")
+        if read.exit_code == 0:
+            break
+        time.sleep(1)
+    assert read.exit_code == 0, read.stdout + read.stderr
+    assert [line.strip() for line in read.stdout.splitlines()][:4] == ["body", "------", "kept", "(1 row)"]
+    assert fetch(18001, own_engine.ADDRESS)[0] == 200

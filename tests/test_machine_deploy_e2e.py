@@ -144,17 +144,18 @@ def test_redeploy_and_rollback_on_a_machine(
     assert len(release_containers(docker_client, app_name)) == 1
 
 
-def test_a_project_init_made_deploys_to_a_machine_with_its_migrations_and_static_files(
+def test_a_project_init_made_deploys_to_a_machine_with_postgres_its_migrations_and_static_files(
     dh: Dockerhello, tls_engine: Any, docker_client: docker.DockerClient, base_image: str, app_name: str,
     tmp_path: Path,
 ) -> None:  # fmt: skip
     from tests.test_init import startproject
 
     site = startproject(tmp_path)
-    assert dh("init", str(site), "--app", app_name).exit_code == 0
+    assert dh("init", str(site), "--app", app_name, "--db", "postgres").exit_code == 0
     port = free_port()
     result = dh("deploy", str(site), "--machine", "dev", "--publish", str(port), "--base-image", base_image)
     assert result.exit_code == 0, result.stderr
+    assert f"Starting the database {app_name}-db" in result.stderr
     assert "Applying auth.0001_initial... OK" in result.stderr  # the one-off ran on the machine's engine
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=5) as response:
         assert response.status == 200 and b"Log in | Django site admin" in response.read()
@@ -164,3 +165,7 @@ def test_a_project_init_made_deploys_to_a_machine_with_its_migrations_and_static
                  "python", "manage.py", "shell", "-c", "print('tables', __import__('django.db').db.connection.introspection.table_names()[:1])")  # fmt: skip
     assert created.exit_code == 0, created.stderr
     assert "tables ['auth_group']" in created.stdout
+    dump = tmp_path / "machine.dump"  # pg_dump's bytes, streamed over the machine's TLS connection
+    backup = dh("db", "backup", str(dump), "--machine", "dev", "--app", app_name, "--path", str(site))
+    assert backup.exit_code == 0, backup.stderr
+    assert dump.read_bytes().startswith(b"PGDMP") and b"auth_group" in dump.read_bytes()

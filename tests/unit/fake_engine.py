@@ -211,6 +211,8 @@ class FakeEngine:
             return (0, content.decode()) if content is not None else (1, f"cat: {argv[1]}: No such file or directory")
         if list(argv[:2]) == ["nginx", "-t"]:
             return 0, ""
+        if argv[0] == "pg_isready":  # the database, once started, accepts connections
+            return 0, ""
         if argv[0] == "readlink":
             link = self.get_file(found.name, argv[1])
             return (0, link.decode() + "\n") if link is not None else (1, "")
