@@ -84,6 +84,8 @@ def test_wagtail_start_init_postgres_deploy_keeps_its_data_and_restores_a_backup
     for image in (server.image, *docker_client.images.list(name=app_name)):
         assert password not in str(image.attrs["Config"]) and password not in str(image.history())
     started = server.attrs["State"]["StartedAt"]
+    shown = dockerhello("status", "--app", app_name, "--path", str(site)).stdout
+    assert f"Database   {app_name}-db running, healthy" in shown.splitlines(), shown
 
     # A row and an upload outlive a redeploy, a rollback, and a down + deploy; the server is never restarted.
     run = ("run", "--app", app_name, "--path", str(site), "--")
@@ -112,6 +114,11 @@ def test_wagtail_start_init_postgres_deploy_keeps_its_data_and_restores_a_backup
     assert backup.stdout == f"{dump}\n" and dump.read_bytes().startswith(b"PGDMP")
     again = dockerhello("db", "backup", str(dump), "--app", app_name, "--path", str(site))
     assert (again.exit_code, again.stderr.splitlines()[0]) == (1, f"Error: {dump} exists already")
+    kept = dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", stdin="n\n")
+    assert kept.exit_code == 1  # asked, and told no: nothing removed
+    assert (f"Remove {app_name}-data and {app_name}-postgres, the data of {app_name} (its database and uploads), "
+            "for good? [y/N]: n") in kept.stderr  # fmt: skip
+    assert docker_client.containers.get(f"{app_name}-db").status == "running"
     assert dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", "--yes").exit_code == 0
     assert not docker_client.volumes.list(filters={"name": f"{app_name}-postgres"})
     assert dockerhello(*deploy).exit_code == 0

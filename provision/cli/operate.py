@@ -71,7 +71,8 @@ def rollback(
 @json_option
 @pass_app
 def status(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
-    """Where the app runs, which release, its state, health, restarts, uptime and URL."""
+    """Where the app runs, which release, its state, health, restarts, uptime and URL, and
+    its database server where it has one."""
     name = load_app_name(path, app_name)
     result = app.operator(name, machine_name).status(name)
     if as_json:
@@ -82,6 +83,8 @@ def status(app: App, app_name: str | None, path: Path, machine_name: str | None,
     rows: list[list[object]] = [["App", result.app], ["Engine", engine], ["Release", result.release or "-"],
             ["Container", result.container or "-"], ["State", result.state], ["Health", result.health or "-"],
             ["Restarts", result.restarts], ["Uptime", uptime], ["URL", result.url or "-"]]  # fmt: skip
+    if result.database:
+        rows.append(["Database", result.database])
     app.console.result(table(["FIELD", "VALUE"], rows).split("\n", 1)[1])
 
 
@@ -134,13 +137,13 @@ def down(app: App, app_name: str | None, path: Path, machine_name: str | None, i
     The app's data volumes (its database and uploads) are kept: the next deploy finds its
     data again. Only --volumes removes them, after asking.
     """
-    from provision.owned import data_volume, database_volume
-
     name = load_app_name(path, app_name)
-    if volumes and not yes:
-        click.confirm(f"Remove {data_volume(name)} and {database_volume(name)}, the data of {name} (its database "
-                      "and uploads), for good?", abort=True, err=True)  # fmt: skip
-    removed = app.operator(name, machine_name).down(name, images, volumes)
+    operator = app.operator(name, machine_name)
+    doomed = operator.data_volumes(name) if volumes else []
+    if doomed and not yes:
+        click.confirm(f"Remove {' and '.join(doomed)}, the data of {name} (its database and uploads), for good?",
+                      abort=True, err=True)  # fmt: skip
+    removed = operator.down(name, images, volumes)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
 
 

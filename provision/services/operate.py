@@ -10,7 +10,7 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.owned import LABEL_RELEASE, data_volume, records_name, records_volume
+from provision.owned import LABEL_RELEASE, data_volume, database_volume, records_name, records_volume
 from provision.services.database import Database
 from provision.services.proxy import Proxy, published
 from provision.services.releases import ReleaseState, ReleaseStore
@@ -31,6 +31,7 @@ class AppStatus:
     started: str | None
     uptime_seconds: int | None
     url: str | None
+    database: str | None = None  # the app's PostgreSQL: "APP-db running, healthy"; None without one
 
 
 def parse_time(text: str) -> datetime | None:
@@ -69,9 +70,13 @@ class Operator:
         container = self.serving(app)
         proxy = self.proxy.get(app)
         url = app_url(self.target, published(proxy).host_port) if proxy is not None else None
+        server = self.database.get(app)
+        database = (
+            f"{server.name} {server.status}" + (f", {server.health}" if server.health else "") if server else None
+        )
         if container is None:
             return AppStatus(app, self.target.host, self.target.machine, None, None, "not deployed", None, 0, None,
-                             None, url)  # fmt: skip
+                             None, url, database)  # fmt: skip
         started = parse_time(container.started_at)
         now = now or datetime.now(UTC)
         uptime = int((now - started).total_seconds()) if started and container.running else None
@@ -87,6 +92,7 @@ class Operator:
             started=container.started_at or None,
             uptime_seconds=uptime,
             url=url,
+            database=database,
         )
 
     def logs(self, app: str, follow: bool, tail: int, access: bool = False) -> Iterator[str]:
@@ -99,6 +105,10 @@ class Operator:
             yield from self.engine.follow_logs(container.id, tail)
         else:
             yield "".join(line + "\n" for line in self.engine.logs(container.id, tail))
+
+    def data_volumes(self, app: str) -> list[str]:
+        """The app's volumes that hold its data, of those on the engine: what `down --volumes` loses."""
+        return [v for v in (data_volume(app), database_volume(app)) if self.engine.has_volume(v)]
 
     def down(self, app: str, images: bool, volumes: bool = False) -> list[str]:
         """Stop and remove the app's containers, network and route. With `images`, everything

@@ -265,6 +265,9 @@ class FakeEngine:
     def remove_network(self, name: str) -> None:
         self.networks.pop(name, None)
 
+    def has_volume(self, name: str) -> bool:
+        return name in self.volumes
+
     def remove_volume(self, name: str) -> bool:
         found = name in self.volumes
         self.volumes.discard(name)

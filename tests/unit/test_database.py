@@ -51,15 +51,18 @@ def test_a_postgres_app_gets_its_server_before_its_migration_and_the_password_on
     assert world.engine.specs[rolled_back.name].env["DATABASE_URL"] == url(password)
     assert not any(password in value for _, value in world.deployer.serving_options(APP, 30).environment)
 
-    # `down` keeps the data; only --volumes removes it.
+    # `status` shows the server; `down` keeps the data; only --volumes removes it.
     operator = operator_of(world)
+    assert operator.status(APP).database == f"{DB} running"
     assert DB in operator.down(APP, images=False)
     assert world.engine.container(DB) is None and f"{APP}-postgres" in world.engine.volumes
     world.deploy(database="postgres", migrate=True)
     assert world.engine.specs[DB].env == {"POSTGRES_PASSWORD": password}  # the same password for the same data
+    assert operator.data_volumes(APP) == [f"{APP}-data", f"{APP}-postgres"]
     removed = operator.down(APP, images=False, volumes=True)
     assert {DB, f"{APP}-postgres", f"{APP}-data"} <= set(removed)
     assert f"{APP}-postgres" not in world.engine.volumes
+    assert operator.data_volumes(APP) == []  # so `down --volumes` again asks nothing
 
 
 def test_a_deploy_from_another_host_adopts_the_running_servers_password(world: World, tmp_path: Path) -> None:

@@ -270,6 +270,14 @@ class Engine(InsideContainers):
             return
 
     @translated
+    def has_volume(self, name: str) -> bool:
+        try:
+            self.api.inspect_volume(name)
+        except docker.errors.NotFound:
+            return False
+        return True
+
+    @translated
     def remove_volume(self, name: str) -> bool:
         """False when it was not there."""
         try:
