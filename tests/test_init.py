@@ -262,3 +262,22 @@ def test_init_ci_writes_a_pipeline_whose_deploy_check_passes_on_the_overlay(
         argv, cwd=site, env={**os.environ, **env, "HTTPS": "off"}, capture_output=True, text=True, timeout=60
     )
     assert failed.returncode == 1 and "security.W012" in failed.stderr
+
+
+def test_init_again_keeps_what_the_user_wrote_in_dockerhello_toml(tmp_path: Path, dockerhello: Dockerhello) -> None:
+    site = startproject(tmp_path)
+    assert dockerhello("init", str(site)).exit_code == 0
+    config = site / "dockerhello.toml"
+    config.write_text(config.read_text().replace('database = "sqlite"', 'database = "postgres"')
+                      + '# a bigger box in production\nmemory = "1g"\n')  # fmt: skip
+    again = dockerhello("init", str(site), "--force")
+    assert again.exit_code == 0, again.stderr
+    assert "psycopg added to the image" in again.stderr  # the file's database stands
+    assert '"psycopg[binary]>=3.2,<4"' in (site / "Dockerfile").read_text()
+    assert config.read_text().splitlines()[1:] == [
+        'app = "site"', 'database = "postgres"', "migrate = true", 'health_path = "/admin/login/"',
+        "# a bigger box in production", 'memory = "1g"']  # fmt: skip
+    none = dockerhello("init", str(site), "--db", "none", "--force")
+    assert none.exit_code == 0, none.stderr
+    assert '-database = "postgres"\n-migrate = true\n+database = "none"\n+migrate = false\n' in none.stdout
+    assert 'memory = "1g"' in config.read_text().splitlines()

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from provision import validators
 from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.params import APP_NAME, DATABASE, PROJECT_DIR
@@ -47,6 +46,5 @@ def init(app: App, /, path: Path, app_name: str | None, database: str | None, ci
     """
     from provision.services.init import Initializer
 
-    name = app_name or validators.app_name_from_directory(path.resolve().name)
-    Initializer(app.console).run(path, name, database, force, ci)
+    Initializer(app.console).run(path, app_name, database, force, ci)
     app.console.info(f"Next: dockerhello deploy {path}" if str(path) != "." else "Next: dockerhello deploy")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from provision import validators
 from provision.console import Console
 from provision.errors import DockerHelloError
 from provision.services.django_project import DependencyKind, DjangoProject, scan
@@ -141,8 +144,37 @@ def ci_pipeline(service: str, app: str) -> str:
     return _fill(_template(f"ci-{service}.yml.tmpl"), {"app": app, "test_command": test, "check_command": check})
 
 
-def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = None) -> dict[str, tuple[str, int]]:
-    """Every file init writes: path -> (text, mode)."""
+CONFIG_HEADER = "# dockerhello's settings for this project, written by `dockerhello init`\n"
+
+
+def merged_config(existing: str | None, values: dict[str, str]) -> str:
+    """dockerhello.toml with init's keys set to `values` (TOML values, as text). An existing
+    file keeps everything else the user wrote in it, comments and other settings included:
+    each of init's keys replaces its own line, or is added after the rest."""
+    if existing is None:
+        return CONFIG_HEADER + "".join(f"{key} = {value}\n" for key, value in values.items())
+    lines = existing.splitlines()
+    for key, value in values.items():
+        at = next((i for i, line in enumerate(lines) if re.match(rf"\s*{key}\s*=", line)), None)
+        if at is None:
+            lines.append(f"{key} = {value}")
+        else:
+            lines[at] = f"{key} = {value}"
+    return "\n".join(lines) + "\n"
+
+
+def configured(existing: str | None, key: str, rule: Callable[[str], str]) -> str | None:
+    """What an existing dockerhello.toml sets `key` to, when `rule` accepts it."""
+    try:
+        value = tomllib.loads(existing or "").get(key)
+        return rule(value) if isinstance(value, str) else None
+    except (tomllib.TOMLDecodeError, ValueError):
+        return None
+
+
+def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = None,
+           config: str | None = None) -> dict[str, tuple[str, int]]:  # fmt: skip
+    """Every file init writes: path -> (text, mode); `config`, the dockerhello.toml there is."""
     app_dir = "/app" if project.manage_dir == "." else f"/app/{project.manage_dir}"
     overlay_path = OVERLAY if project.manage_dir == "." else f"{project.manage_dir}/{OVERLAY}"
     start = "start.sh" if project.manage_dir == "." else f"{project.manage_dir}/start.sh"
@@ -157,10 +189,9 @@ def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = 
         "wsgi": f"{project.wsgi_module}:{project.wsgi_callable}",
         "settings_module": project.settings_module,
     }
-    config = [f'app = "{app}"', f'database = "{choices.database}"', f"migrate = {str(choices.migrate).lower()}"]
+    settings = {"app": f'"{app}"', "database": f'"{choices.database}"', "migrate": str(choices.migrate).lower()}
     if project.health_path != "/":
-        config.append(f'health_path = "{project.health_path}"')
-    header = "# dockerhello's settings for this project, written by `dockerhello init`\n"
+        settings["health_path"] = f'"{project.health_path}"'
     pipeline = {CI_FILES[ci]: (ci_pipeline(ci, app), 0o644)} if ci else {}
     return {
         **pipeline,
@@ -168,7 +199,7 @@ def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = 
         start: (_fill(_template("start.sh.tmpl"), values), 0o755),
         ".dockerignore": (_fill(_template("dockerignore.tmpl"), values), 0o644),
         overlay_path: (_fill(_template("dockerhello_settings.py.tmpl"), values), 0o644),
-        "dockerhello.toml": (header + "\n".join(config) + "\n", 0o644),
+        "dockerhello.toml": (merged_config(config, settings), 0o644),
     }
 
 
@@ -184,13 +215,18 @@ class Initializer:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def run(self, path: Path, app: str, database: str | None, force: bool, ci: str | None = None) -> list[Change]:
+    def run(self, path: Path, app_name: str | None, database: str | None, force: bool,
+            ci: str | None = None) -> list[Change]:  # fmt: skip
         project = scan(path.resolve())
-        choices = choose(project, database)
+        config = _read_or_none(project.root / "dockerhello.toml")
+        # What the file says stands unless a flag says otherwise: a new app name would orphan the deployed one.
+        app = (app_name or configured(config, "app", validators.app_name)
+               or validators.app_name_from_directory(project.root.name))  # fmt: skip
+        choices = choose(project, database or configured(config, "database", validators.database))
         self._report(project, choices, app)
         changes = [
             Change(name, text, _read_or_none(project.root / name), mode)
-            for name, (text, mode) in render(project, choices, app, ci).items()
+            for name, (text, mode) in render(project, choices, app, ci, config).items()
         ]
         if _has_tool_table(project.root):
             changes = [c for c in changes if c.path != "dockerhello.toml"]
