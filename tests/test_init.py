@@ -281,3 +281,30 @@ def test_init_again_keeps_what_the_user_wrote_in_dockerhello_toml(tmp_path: Path
     assert none.exit_code == 0, none.stderr
     assert '-database = "postgres"\n-migrate = true\n+database = "none"\n+migrate = false\n' in none.stdout
     assert 'memory = "1g"' in config.read_text().splitlines()
+
+
+def test_init_ci_runs_a_postgres_projects_tests_on_postgres(tmp_path: Path, dockerhello: Dockerhello) -> None:
+    site = startproject(tmp_path)
+    result = dockerhello("init", str(site), "--app", "mysite", "--db", "postgres", "--ci", "gitlab")
+    assert result.exit_code == 0, result.stderr
+    [step] = [line.removeprefix("    - ") for line in (site / ".gitlab-ci.yml").read_text().splitlines()
+              if "manage.py test" in line]  # fmt: skip
+    # The step as the CI shell runs it, on a `docker` that logs what it is asked and whose
+    # server answers pg_isready on the second try.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text('#!/bin/sh\necho "$*" >> "$LOG"\n'
+                      'if [ "$1" = exec ]; then [ -e "$LOG.ready" ] && exit 0; touch "$LOG.ready"; exit 2; fi\n')  # fmt: skip
+    docker.chmod(0o755)
+    log = tmp_path / "docker.log"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log)}
+    subprocess.run(["sh", "-ec", step], env=env, check=True, timeout=30, capture_output=True)
+    assert log.read_text().splitlines() == [
+        "network create ci",
+        "run --detach --network ci --name ci-db --env POSTGRES_PASSWORD=tests-only postgres:17",
+        "exec ci-db pg_isready --username postgres",
+        "exec ci-db pg_isready --username postgres",
+        "run --rm --network ci --env SECRET_KEY=tests-only-not-a-secret "
+        "--env DATABASE_URL=postgres://postgres:tests-only@ci-db:5432/postgres mysite:ci python manage.py test",
+    ]

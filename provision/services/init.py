@@ -130,13 +130,24 @@ def dependency_layer(project: DjangoProject, choices: Choices) -> str:
     )  # fmt: skip
 
 
-def ci_pipeline(service: str, app: str) -> str:
+def ci_pipeline(service: str, app: str, database: str = "sqlite") -> str:
     """The pipeline of `service`: build the image, run the project's tests inside it, then
-    `check --deploy` as production runs it (HTTPS on, a fresh key of Django's length)."""
-    test = (
-        f"docker run --rm --env SECRET_KEY=tests-only-not-a-secret --env DATABASE_URL=sqlite:////tmp/tests.sqlite3 "
-        f"{app}:ci python manage.py test"
-    )
+    `check --deploy` as production runs it (HTTPS on, a fresh key of Django's length). A
+    PostgreSQL project's tests run on PostgreSQL (the official image: a CI service reaches a
+    registry), as production runs them; SQLite ones on a file in the container."""
+    if database == "postgres":
+        test = (
+            "docker network create ci && docker run --detach --network ci --name ci-db "
+            "--env POSTGRES_PASSWORD=tests-only postgres:17 && "
+            "until docker exec ci-db pg_isready --username postgres; do sleep 1; done && "
+            "docker run --rm --network ci --env SECRET_KEY=tests-only-not-a-secret "
+            f"--env DATABASE_URL=postgres://postgres:tests-only@ci-db:5432/postgres {app}:ci python manage.py test"
+        )
+    else:
+        test = (
+            "docker run --rm --env SECRET_KEY=tests-only-not-a-secret --env DATABASE_URL=sqlite:////tmp/tests.sqlite3 "
+            f"{app}:ci python manage.py test"
+        )
     check = (
         'docker run --rm --env SECRET_KEY="$(head -c 48 /dev/urandom | base64)" --env HTTPS=on '
         f"{app}:ci python manage.py check --deploy --fail-level WARNING"
@@ -192,7 +203,7 @@ def render(project: DjangoProject, choices: Choices, app: str, ci: str | None = 
     settings = {"app": f'"{app}"', "database": f'"{choices.database}"', "migrate": str(choices.migrate).lower()}
     if project.health_path != "/":
         settings["health_path"] = f'"{project.health_path}"'
-    pipeline = {CI_FILES[ci]: (ci_pipeline(ci, app), 0o644)} if ci else {}
+    pipeline = {CI_FILES[ci]: (ci_pipeline(ci, app, choices.database), 0o644)} if ci else {}
     return {
         **pipeline,
         "Dockerfile": (_fill(_template("Dockerfile.tmpl"), values), 0o644),
