@@ -145,12 +145,17 @@ class Database:
 
     def running(self, app: str) -> ContainerInfo:
         found = self.get(app)
-        if found is None or not found.running:
-            raise DockerHelloError(
-                f"{app} has no database running on the {self.engine.target.describe()}",
-                hint='Set database = "postgres" in dockerhello.toml (or --db postgres) and deploy.',
-            )
-        return found
+        if found is not None and found.running:
+            return found
+        where = self.engine.target.describe()
+        if found is not None:
+            raise DockerHelloError(f"The database of {app} ({found.name}) is {found.status} on the {where}",
+                                   hint="`dockerhello deploy` starts it again; `docker logs "
+                                   f"{found.name}` says why it stopped.")  # fmt: skip
+        raise DockerHelloError(
+            f"{app} has no database running on the {where}",
+            hint='Set database = "postgres" in dockerhello.toml (or --db postgres) and deploy.',
+        )
 
     def remove(self, app: str, volume: bool) -> list[str]:
         """Stop and remove the server (a clean shutdown); its volume too when `volume`."""
@@ -175,13 +180,13 @@ class Database:
     def restore(self, app: str, dump: Path) -> list[str]:
         """Replace the app's database with the dump's content, in one transaction: on any error
         nothing changes. pg_restore's warnings, if any."""
+        server = self.running(app)
         with dump.open("rb") as f:
             if f.read(len(DUMP_MAGIC)) != DUMP_MAGIC:
                 raise DockerHelloError(
                     f"{dump} is not a dump in pg_dump's custom format",
                     hint="Restore a file `dockerhello db backup` wrote (or `pg_dump --format=custom`).",
                 )
-        server = self.running(app)
         self.engine.put_path(server.id, POSTGRES_DIR, RESTORE_FILE, dump, POSTGRES_UID)
         try:
             argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",

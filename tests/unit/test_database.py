@@ -91,3 +91,17 @@ def test_db_commands_on_an_app_without_a_server_say_how_to_get_one(world: World)
         world.deployer.database.backup(APP, io.BytesIO())
     assert raised.value.message == f"{APP} has no database running on the Docker engine at unix:///var/run/docker.sock"
     assert raised.value.hint == 'Set database = "postgres" in dockerhello.toml (or --db postgres) and deploy.'
+
+
+def test_db_commands_on_a_stopped_server_say_deploy_starts_it(world: World) -> None:
+    world.deploy(database="postgres", migrate=True)
+    world.engine.stop(DB, 60)
+    with pytest.raises(DockerHelloError) as raised:
+        world.deployer.database.restore(APP, Path(__file__))  # not a dump either: the server is said first
+    assert (
+        raised.value.message
+        == f"The database of {APP} ({DB}) is exited on the Docker engine at unix:///var/run/docker.sock"
+    )
+    assert raised.value.hint == f"`dockerhello deploy` starts it again; `docker logs {DB}` says why it stopped."
+    world.deploy(database="postgres", migrate=True)
+    assert world.deployer.database.running(APP).running
