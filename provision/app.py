@@ -206,9 +206,12 @@ class App:
         return self.database_for(self.engine(self.engine_target(machine)))
 
     def database_for(self, engine: Engine) -> Database:
+        from provision.secret_store import SecretStore
         from provision.services.database import Database  # loads the SDK: not at start-up
 
-        return Database(engine, self.console, self.secrets)
+        # Status, down and the db commands never read the password (a deploy does, through
+        # the deployer's checked store): they need no state directory, so none is made for them.
+        return Database(engine, self.console, SecretStore(self.state_dir))
 
     def one_off(self, machine: str | None) -> OneOff:
         from provision.services.one_off import OneOff  # loads the SDK: not at start-up

@@ -20,26 +20,33 @@ class SecretStore:
     def path(self, app: str, name: str = "secret_key") -> Path:
         return self.state_dir / "apps" / app / name
 
-    def adopt(self, app: str, key: str, name: str = "secret_key") -> None:
-        """Keep `key`, the one the engine's serving release runs with (deployed from another
-        host, say), so that this host's deploys sign as that release does."""
-        path = self.path(app, name)
+    def secret_key(self, app: str, running: str | None = None) -> str:
+        """The app's Django SECRET_KEY: the one its serving release runs with, where one runs
+        (deployed from another host, say: this host then signs as it does), kept here too;
+        else the one kept here, generated on first use and the same ever after, so that
+        redeploys keep signed data valid."""
+        return self._settled(self.path(app), running)
+
+    def database_password(self, app: str, running: str | None = None) -> str:
+        """The password of the app's PostgreSQL, settled like the key: the running server's,
+        else the one kept here, made once. Hex: it goes into DATABASE_URL as it is."""
+        return self._settled(self.path(app, DATABASE_PASSWORD), running, hexadecimal=True)
+
+    def _settled(self, path: Path, running: str | None, hexadecimal: bool = False) -> str:
+        if not running:
+            return self._made_once(path, hexadecimal)
+        if not path.exists() or self._read(path) != running:
+            self._keep(path, running)
+        return running
+
+    @staticmethod
+    def _keep(path: Path, value: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(key + "\n")
+            f.write(value + "\n")
         tmp.replace(path)
-
-    def secret_key(self, app: str) -> str:
-        """The app's Django SECRET_KEY, generated on first use and the same ever after,
-        so that redeploys keep signed data valid."""
-        return self._made_once(self.path(app))
-
-    def database_password(self, app: str) -> str:
-        """The password of the app's PostgreSQL, made once like the key. Hex: it goes into
-        DATABASE_URL as it is, with nothing to escape."""
-        return self._made_once(self.path(app, DATABASE_PASSWORD), hexadecimal=True)
 
     def _made_once(self, path: Path, hexadecimal: bool = False) -> str:
         try:

@@ -13,6 +13,9 @@ import tty
 from collections.abc import Callable
 from typing import Any
 
+# What relays a terminal to a socket until it closes, `relay` or a test's: (socket, resize).
+Terminal = Callable[[Any, Callable[[int, int], None]], None]
+
 
 def relay(sock: Any, resize: Callable[[int, int], None]) -> None:
     """Copy stdin to the container and its output to stdout until the container closes."""

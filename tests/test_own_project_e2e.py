@@ -42,6 +42,15 @@ def fetch(port: int, path: str) -> tuple[int, dict[str, str], str]:
         return error.code, dict(error.headers), error.read().decode()
 
 
+def assert_cached_for_a_year(port: int, page: str, stylesheet: str) -> None:
+    """The stylesheet the `stylesheet` pattern finds in `page` (a hashed name), served with 200
+    and the far-future cache header WhiteNoise gives hashed names."""
+    css = re.search(rf'href="({stylesheet})"', page)
+    assert css is not None, page
+    status, headers, _ = fetch(port, css.group(1))
+    assert (status, headers["Cache-Control"]) == (200, "max-age=315360000, public, immutable")
+
+
 def in_a_terminal(dockerhello: Dockerhello, argv: list[str], answers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
     """The real `dockerhello` executable on a pseudo-terminal, as a person at a keyboard runs
     it: each prompt answered once seen. Its exit status and everything the terminal showed."""
@@ -90,10 +99,7 @@ def test_startproject_init_deploy_keeps_its_data_and_refuses_a_failing_migration
     # The admin's login page, with DEBUG off, and its CSS served by WhiteNoise for a year.
     status, _, page = fetch(port, "/admin/login/")
     assert status == 200 and "<title>Log in | Django site admin</title>" in page
-    css = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', page)
-    assert css is not None, page
-    status, headers, _ = fetch(port, css.group(1))
-    assert (status, headers["Cache-Control"]) == (200, "max-age=315360000, public, immutable")
+    assert_cached_for_a_year(port, page, r"/static/admin/css/base\.[0-9a-f]{12}\.css")
     assert fetch(port, "/")[0] == 404  # Django's template routes nothing at /, and DEBUG is off
     [container] = release_containers(docker_client, app_name)
     assert container.attrs["Config"]["User"] == "10001:10001" and container.attrs["HostConfig"]["ReadonlyRootfs"]

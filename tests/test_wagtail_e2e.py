@@ -6,7 +6,6 @@ into a fresh volume."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import docker
 import pytest
 
 from tests.conftest import Dockerhello, free_port
-from tests.test_own_project_e2e import fetch
+from tests.test_own_project_e2e import assert_cached_for_a_year, fetch
 
 pytestmark = pytest.mark.docker
 
@@ -68,10 +67,7 @@ def test_wagtail_start_init_postgres_deploy_keeps_its_data_and_restores_a_backup
     assert status == 200 and "Welcome to your new Wagtail site!" in page
     status, _, page = fetch(port, "/admin/login/")
     assert status == 200 and "Sign in" in page
-    css = re.search(r'href="(/static/wagtailadmin/css/core\.[0-9a-f]{12}\.css)"', page)
-    assert css is not None, page
-    status, headers, _ = fetch(port, css.group(1))
-    assert (status, headers["Cache-Control"]) == (200, "max-age=315360000, public, immutable")
+    assert_cached_for_a_year(port, page, r"/static/wagtailadmin/css/core\.[0-9a-f]{12}\.css")
 
     # The server: its own container and volume, the password in no image and no label.
     server = docker_client.containers.get(f"{app_name}-db")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec
@@ -30,8 +30,11 @@ from provision.owned import (
     database_volume,
     network_name,
 )
-from provision.secret_store import DATABASE_PASSWORD, SecretStore
+from provision.secret_store import SecretStore
 from provision.services.packaged_image import PackagedImage
+
+if TYPE_CHECKING:
+    from provision.terminal import Terminal
 
 POSTGRES_IMAGE = PackagedImage("provision.postgres", ("Dockerfile", "start-postgres.sh"), "dockerhello/postgres",
                                ROLE_DATABASE, "the database image", "PostgreSQL")  # fmt: skip
@@ -42,9 +45,6 @@ DUMP_MAGIC = b"PGDMP"  # how pg_dump's custom format begins
 RESTORE_FILE = "dockerhello-restore.dump"
 SCRIPT_FILE = "dockerhello-stdin.sql"
 LOCAL = ("--host=/tmp", f"--username={POSTGRES_USER}")
-
-# Relays a terminal to a socket until it closes: (socket, resize) -> None.
-Terminal = Callable[[Any, Callable[[int, int], None]], None]
 
 
 def database_spec(app: str, image: str, password: str) -> ContainerSpec:
@@ -90,24 +90,16 @@ class Database:
     def get(self, app: str) -> ContainerInfo | None:
         return self.engine.container(database_name(app))
 
-    def password(self, app: str) -> str:
-        """The server's own password where it runs (deployed from another host, say), kept here
-        too; else the one kept here, made on first use."""
-        found = self.get(app)
-        running = password_of(found) if found is not None else None
-        if running and running != self._kept(app):
-            self.secrets.adopt(app, running, DATABASE_PASSWORD)
-            return running
-        return self.secrets.database_password(app)
-
-    def _kept(self, app: str) -> str | None:
-        return self.secrets.database_password(app) if self.secrets.path(app, DATABASE_PASSWORD).exists() else None
+    def password(self, app: str, found: ContainerInfo | None) -> str:
+        """The password of `found`, the app's server where it runs (deployed from another
+        host, say), kept here too; else the one kept here, made on first use."""
+        return self.secrets.database_password(app, password_of(found) if found is not None else None)
 
     def ensure(self, app: str, base_image: str | None) -> str:
         """The app's server, made and started if need be, once it accepts connections; its
         password. The app's network must exist."""
-        password = self.password(app)
         found = self.get(app)
+        password = self.password(app, found)
         if found is None:
             image = POSTGRES_IMAGE.ensure(self.engine, self.console, base_image)
             volume = database_volume(app)
@@ -187,13 +179,9 @@ class Database:
                     f"{dump} is not a dump in pg_dump's custom format",
                     hint="Restore a file `dockerhello db backup` wrote (or `pg_dump --format=custom`).",
                 )
-        self.engine.put_path(server.id, POSTGRES_DIR, RESTORE_FILE, dump, POSTGRES_UID)
-        try:
-            argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-                    "--exit-on-error", *LOCAL, f"--dbname={POSTGRES_DB}", f"{POSTGRES_DIR}/{RESTORE_FILE}"]  # fmt: skip
-            code, output = self.engine.exec(server.id, argv)
-        finally:
-            self.engine.exec(server.id, ["rm", "-f", f"{POSTGRES_DIR}/{RESTORE_FILE}"])
+        argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+                "--exit-on-error", *LOCAL, f"--dbname={POSTGRES_DB}"]  # fmt: skip
+        code, output = self._on_file(server, dump, RESTORE_FILE, argv)
         if code != 0:
             raise DockerHelloError(
                 f"pg_restore failed (exit code {code}): the database is as it was",
@@ -210,12 +198,15 @@ class Database:
             terminal(sock, resize)
             return exit_code()
         assert script is not None, "a script when there is no terminal"
-        self.engine.put_path(server.id, POSTGRES_DIR, SCRIPT_FILE, script, POSTGRES_UID)
-        try:
-            code, output = self.engine.exec(
-                server.id, [*psql, "--set=ON_ERROR_STOP=1", f"--file={POSTGRES_DIR}/{SCRIPT_FILE}"]
-            )
-        finally:
-            self.engine.exec(server.id, ["rm", "-f", f"{POSTGRES_DIR}/{SCRIPT_FILE}"])
+        code, output = self._on_file(server, script, SCRIPT_FILE, [*psql, "--set=ON_ERROR_STOP=1", "--file"])
         self.console.raw(output)
         return code
+
+    def _on_file(self, server: ContainerInfo, source: Path, name: str, argv: list[str]) -> tuple[int, str]:
+        """`argv` and then the path of `source`, copied onto the server's volume (its root file
+        system is read-only) and removed again however the command ends."""
+        self.engine.put_path(server.id, POSTGRES_DIR, name, source, POSTGRES_UID)
+        try:
+            return self.engine.exec(server.id, [*argv, f"{POSTGRES_DIR}/{name}"])
+        finally:
+            self.engine.exec(server.id, ["rm", "-f", f"{POSTGRES_DIR}/{name}"])

@@ -157,15 +157,10 @@ class Deployer:
         return serving_options(proxy, serving, image, health_timeout)
 
     def secret_key(self, app: str) -> str:
-        """The app's SECRET_KEY: the one its serving release runs with, where it runs (so that
-        a deploy from another host keeps users signed in), else the one kept on this host."""
+        """The app's SECRET_KEY: the serving release's where it runs (so that a deploy from
+        another host keeps users signed in), else the one kept on this host."""
         serving = self.proxy.serving(app)
-        running = secret_key_of(serving) if serving else None
-        kept = self.secrets.secret_key(app) if self.secrets.path(app).exists() else None
-        if running and running != kept:
-            self.secrets.adopt(app, running)
-            return running
-        return kept or self.secrets.secret_key(app)  # made on first use
+        return self.secrets.secret_key(app, secret_key_of(serving) if serving else None)
 
     # -- the steps ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ ends it: an exit, an error or Ctrl-C.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerSpec
@@ -23,11 +23,11 @@ from provision.services.release_container import (
     serving_options,
 )
 
+if TYPE_CHECKING:
+    from provision.terminal import Terminal
+
 MIGRATE = ("python", "manage.py", "migrate", "--noinput")
 LOG_LINES = 30
-
-# Relays a terminal to a container's socket until it closes: (socket, resize) -> None.
-Terminal = Callable[[Any, Callable[[int, int], None]], None]
 
 
 class OneOff:
