@@ -66,6 +66,7 @@ def test_only_the_engine_adapter_imports_the_docker_sdk() -> None:
         "provision/adapters/engine/connection.py",
         "provision/adapters/engine/errors.py",
         "provision/adapters/engine/inside.py",
+        "provision/adapters/engine/swarm.py",
     ]
 
 

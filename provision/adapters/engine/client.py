@@ -15,6 +15,7 @@ import docker.types
 
 from provision.adapters.engine.connection import connect
 from provision.adapters.engine.inside import InsideContainers
+from provision.adapters.engine.swarm import SwarmOperations
 from provision.adapters.engine.translated import translated
 from provision.adapters.engine_model import (
     BuildEvent,
@@ -33,7 +34,7 @@ from provision.engine import EngineTarget
 from provision.errors import NameTaken
 
 
-class Engine(InsideContainers):
+class Engine(InsideContainers, SwarmOperations):
     """One method per engine operation dockerhello uses. Each returns the values of
     `engine_model` and raises only dockerhello's errors (`translate`); a missing object is
     None or False, not an error, where callers decide what missing means."""
