@@ -95,4 +95,4 @@ def main() -> None:
 
 
 # Command groups register themselves on import; imported last so that they can use `cli`.
-from provision.cli import base, db, deploy, doctor, env, forward_port, init, machine, operate, run, up  # noqa: E402,F401
+from provision.cli import base, cluster, db, deploy, doctor, env, forward_port, init, machine, operate, run, up  # noqa: E402,F401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import click
 
 from provision.app import App
@@ -15,6 +17,8 @@ from provision.defaults import (
     MACHINE_DISK_MB,
     MACHINE_MEMORY_MB,
 )
+
+F = TypeVar("F", bound=Any)
 
 NAME = click.argument("name", required=False, type=MACHINE_NAME, metavar="[NAME]")
 
@@ -31,27 +35,26 @@ def machine() -> None:
     """
 
 
+def machine_spec_options(command: F) -> F:
+    """The VM's size and network: `machine create` and `cluster create` take the same."""
+    for option in reversed([
+        click.option("--cpus", type=count(1, 32), default=MACHINE_CPUS, show_default=True,
+                     help="Virtual CPUs (1 to 32)."),
+        click.option("--memory", type=count(512, 1048576, "MB"), default=MACHINE_MEMORY_MB, show_default=True,
+                     help="Memory in MB."),
+        click.option("--disk-size", type=count(1000, 2097152, "MB"), default=MACHINE_DISK_MB, show_default=True,
+                     help="Disk in MB: holds every image and container, so prune often at 5000."),
+        click.option("--hostonly-cidr", type=HOSTONLY_CIDR, default=DEFAULT_HOSTONLY_CIDR, show_default=True,
+                     help="Host-only network. The default is in the range VirtualBox 6.1.28+ allows without "
+                     "/etc/vbox/networks.conf (docker-machine's own 192.168.99.1/24 is not)."),
+    ]):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @machine.command()
 @click.argument("name", default=DEFAULT_MACHINE, type=MACHINE_NAME)
-@click.option("--cpus", type=count(1, 32), default=MACHINE_CPUS, show_default=True, help="Virtual CPUs (1 to 32).")
-@click.option(
-    "--memory", type=count(512, 1048576, "MB"), default=MACHINE_MEMORY_MB, show_default=True, help="Memory in MB."
-)
-@click.option(
-    "--disk-size",
-    type=count(1000, 2097152, "MB"),
-    default=MACHINE_DISK_MB,
-    show_default=True,
-    help="Disk in MB: holds every image and container, so prune often at 5000.",
-)
-@click.option(
-    "--hostonly-cidr",
-    type=HOSTONLY_CIDR,
-    default=DEFAULT_HOSTONLY_CIDR,
-    show_default=True,
-    help="Host-only network. The default is in the range VirtualBox 6.1.28+ allows without "
-    "/etc/vbox/networks.conf (docker-machine's own 192.168.99.1/24 is not).",
-)
+@machine_spec_options
 @click.option(
     "--keep-on-failure", is_flag=True, help="Keep the broken entry a failed create leaves (default: remove it)."
 )
