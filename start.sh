@@ -3,6 +3,13 @@
 # gets Docker's SIGTERM directly and stops gracefully.
 set -eu
 
+# On a Swarm the key is a secret, a file under /run/secrets, never a variable in the service's
+# spec: SECRET_KEY_FILE names the file, and the key enters the app's environment only here.
+if [ -n "${SECRET_KEY_FILE:-}" ]; then
+    SECRET_KEY="$(cat "${SECRET_KEY_FILE}")"
+    export SECRET_KEY
+fi
+
 # One worker process per CPU, each with a few threads (measured by bench/throughput.py: more
 # processes only contend for the same CPUs; a thread waits on I/O while another runs).
 # nproc follows the container's cpuset (--cpuset-cpus) but not a --cpus quota; dockerhello

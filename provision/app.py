@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from provision.process import Runner
     from provision.secret_store import SecretStore
     from provision.services.base_image import BaseImageBuilder
+    from provision.services.cluster import Cluster
+    from provision.services.cluster_deploy import ClusterDeployer
+    from provision.services.cluster_operate import ClusterOperator
     from provision.services.database import Database
     from provision.services.deploy import Deployer
     from provision.services.doctor import Doctor
@@ -148,6 +151,22 @@ class App:
         from provision.services.machines import Machines
 
         return Machines(self.docker_machine, self.console)
+
+    def cluster(self) -> Cluster:
+        from provision.services.cluster import Cluster, ClusterRecords  # loads the SDK: not at start-up
+
+        return Cluster(self.machines, self.docker_machine, self.engine, ClusterRecords(self.state), self.console)
+
+    def cluster_deployer(self, name: str) -> ClusterDeployer:
+        from provision.adapters.host import Git
+        from provision.services.cluster_deploy import ClusterDeployer  # loads the SDK: not at start-up
+
+        return ClusterDeployer(self.cluster(), name, self.console, self.secrets, Git(self.runner))
+
+    def cluster_operator(self, name: str) -> ClusterOperator:
+        from provision.services.cluster_operate import ClusterOperator  # loads the SDK: not at start-up
+
+        return ClusterOperator(self.cluster(), name, self.console)
 
     def default_machine(self) -> str:
         """The machine `eval "$(dockerhello env)"` loaded, else docker-machine's `default`."""

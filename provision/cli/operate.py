@@ -8,7 +8,17 @@ import click
 
 from provision.app import App
 from provision.cli import cli, pass_app
-from provision.cli.params import RELEASE, SECONDS, app_option, count, json_option, machine_option, path_option
+from provision.cli.params import MACHINE_NAME as CLUSTER_NAME
+from provision.cli.params import (
+    RELEASE,
+    SECONDS,
+    app_option,
+    cluster_option,
+    count,
+    json_option,
+    machine_option,
+    path_option,
+)
 from provision.cli.render import table, to_json
 from provision.project import load_app_name
 
@@ -20,18 +30,22 @@ if TYPE_CHECKING:
 APP = app_option
 PATH = path_option
 MACHINE = machine_option
+CLUSTER = cluster_option
 
 
 @cli.command()
 @APP
 @PATH
 @MACHINE
+@CLUSTER
 @json_option
 @pass_app
-def releases(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
+def releases(app: App, app_name: str | None, path: Path, machine_name: str | None, cluster_name: str | None,
+             as_json: bool) -> None:  # fmt: skip
     """List the app's releases, newest last, with what became of each."""
     name = load_app_name(path, app_name)
-    found = app.operator(name, machine_name).store.load()
+    store = app.cluster_operator(cluster_name).store(name) if cluster_name else app.operator(name, machine_name).store
+    found = store.load()
     if as_json:
         app.console.result(to_json(found))
         return
@@ -44,18 +58,25 @@ def releases(app: App, app_name: str | None, path: Path, machine_name: str | Non
 @APP
 @PATH
 @MACHINE
+@CLUSTER
 @click.option("--health-timeout", type=SECONDS, default="120", show_default=True,
               help="How long the release has to become healthy.")  # fmt: skip
 @pass_app
-def rollback(
-    app: App, release: str | None, app_name: str | None, path: Path, machine_name: str | None, health_timeout: float
-) -> None:
+def rollback(app: App, release: str | None, app_name: str | None, path: Path, machine_name: str | None,
+             cluster_name: str | None, health_timeout: float) -> None:  # fmt: skip
     """Go back to RELEASE, or without it to the previous healthy release.
 
     The same health-gated switch as a deploy, without a build: the release's image must
     still be on the engine (the last 5 are kept). A prefix of the release id is enough.
     """
     name = load_app_name(path, app_name)
+    if cluster_name:  # the previous image, as a Swarm update: health-gated, rolled back by Swarm itself
+        from provision.services.plan import DeployOptions
+
+        back = app.cluster_deployer(cluster_name).rollback(name, release, DeployOptions(health_timeout=health_timeout))
+        app.console.info(f"{name} is back on release {back.release}.")
+        app.console.result(back.url)
+        return
     target = app.engine_target(machine_name)
     deployer = app.deployer(target)
     options = deployer.serving_options(name, health_timeout)
@@ -68,12 +89,19 @@ def rollback(
 @APP
 @PATH
 @MACHINE
+@CLUSTER
 @json_option
 @pass_app
-def status(app: App, app_name: str | None, path: Path, machine_name: str | None, as_json: bool) -> None:
+def status(app: App, app_name: str | None, path: Path, machine_name: str | None, cluster_name: str | None,
+           as_json: bool) -> None:  # fmt: skip
     """Where the app runs, which release, its state, health, restarts, uptime and URL, and
-    its database server where it has one."""
+    its database server where it has one. On a cluster: its tasks, node by node."""
     name = load_app_name(path, app_name)
+    if cluster_name:
+        from provision.cli.cluster import render_app_status
+
+        app.console.result(render_app_status(app.cluster_operator(cluster_name).status(name), as_json))
+        return
     result = app.operator(name, machine_name).status(name)
     if as_json:
         app.console.result(to_json(result))
@@ -98,17 +126,19 @@ def _duration(seconds: int) -> str:
 @APP
 @PATH
 @MACHINE
+@CLUSTER
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
 @click.option("--tail", type=count(0, 1000000), default="100", show_default=True, help="Lines from the end.")
 @click.option("--access", is_flag=True, help="The proxy's access log instead: a line per request, no health checks.")
 @pass_app
-def logs(
-    app: App, app_name: str | None, path: Path, machine_name: str | None, follow: bool, tail: int, access: bool
-) -> None:
-    """The serving release's log: the app's and Gunicorn's output (--access: the requests)."""
+def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, cluster_name: str | None, follow: bool,
+         tail: int, access: bool) -> None:  # fmt: skip
+    """The serving release's log: the app's and Gunicorn's output (--access: the requests).
+    On a cluster: the lines of every task of the app."""
     name = load_app_name(path, app_name)
     out = app.console.out
-    for chunk in app.operator(name, machine_name).logs(name, follow, tail, access):
+    source = app.cluster_operator(cluster_name) if cluster_name else app.operator(name, machine_name)
+    for chunk in source.logs(name, follow, tail, access):
         out.write(chunk)
         out.flush()
 
@@ -117,6 +147,7 @@ def logs(
 @APP
 @PATH
 @MACHINE
+@CLUSTER
 @click.option(
     "--images",
     is_flag=True,
@@ -130,14 +161,18 @@ def logs(
 )
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before removing the data volumes.")
 @pass_app
-def down(app: App, app_name: str | None, path: Path, machine_name: str | None, images: bool, volumes: bool,
-         yes: bool) -> None:  # fmt: skip
+def down(app: App, app_name: str | None, path: Path, machine_name: str | None, cluster_name: str | None,
+         images: bool, volumes: bool, yes: bool) -> None:  # fmt: skip
     """Stop and remove the app's containers (proxy, releases, database) and network.
 
     The app's data volumes (its database and uploads) are kept: the next deploy finds its
     data again. Only --volumes removes them, after asking.
     """
     name = load_app_name(path, app_name)
+    if cluster_name:  # no volume of an app lives on a cluster: it has no database there
+        gone = app.cluster_operator(cluster_name).down(name, images)
+        app.console.info(f"Removed: {', '.join(gone)}" if gone else f"{name} was not running: nothing to remove.")
+        return
     operator = app.operator(name, machine_name)
     doomed = operator.data_volumes(name) if volumes else []
     if doomed and not yes:
@@ -163,3 +198,20 @@ def prune(app: App, app_name: str | None, path: Path, machine_name: str | None, 
     for item in removed:
         app.console.info(f"removed {item}")
     app.console.result(f"Freed {freed / 1e6:.1f} MB")
+
+
+@cli.command()
+@click.argument("replicas", type=count(0, 1000), metavar="N")
+@APP
+@PATH
+@click.option("--cluster", "cluster_name", type=CLUSTER_NAME, required=True, envvar="DOCKERHELLO_CLUSTER",
+              help="The cluster the app runs on.  [env: DOCKERHELLO_CLUSTER]")  # fmt: skip
+@pass_app
+def scale(app: App, replicas: int, app_name: str | None, path: Path, cluster_name: str) -> None:
+    """Run N tasks of the app on its cluster (0 stops them all; `deploy` keeps the count).
+
+    Swarm places new tasks on the nodes with the fewest, and each takes requests once its
+    health check passes.
+    """
+    name = load_app_name(path, app_name)
+    app.console.info(app.cluster_operator(cluster_name).scale(name, replicas))

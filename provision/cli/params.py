@@ -89,3 +89,11 @@ path_option = click.option(
     "--path", type=PROJECT_DIR, default=".", show_default=True, help="Project directory, where the app name is read."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+cluster_option = click.option(
+    "--cluster",
+    "cluster_name",
+    type=MACHINE_NAME,
+    envvar="DOCKERHELLO_CLUSTER",
+    help="The Swarm of machines (`dockerhello cluster create`) to work on, instead of one engine.  "
+    "[env: DOCKERHELLO_CLUSTER]",
+)
