@@ -32,6 +32,14 @@ SWARM_PORT = 2377
 NANOSECONDS = 1_000_000_000
 
 
+def parse_log_line(line: str) -> tuple[str, str, str]:
+    head, _, text = line.partition(" ")
+    fields = dict(item.partition("=")[::2] for item in head.split(",") if "=" in item)
+    if "com.docker.swarm.task.id" not in fields:  # no details: the line as it came
+        return "", "", line
+    return fields.get("com.docker.swarm.node.id", ""), fields["com.docker.swarm.task.id"], text
+
+
 class SwarmOperations:
     api: docker.APIClient
     target: EngineTarget
@@ -137,10 +145,14 @@ class SwarmOperations:
         return [parse_task(task) for task in self.api.tasks(filters={"service": service})]
 
     @translated
-    def service_logs(self, service: str, tail: int, follow: bool = False) -> Iterator[str]:
-        stream = self.api.service_logs(service, stdout=True, stderr=True, follow=follow, tail=str(tail), is_tty=False)
+    def service_logs(self, service: str, tail: int, follow: bool = False) -> Iterator[tuple[str, str, str]]:
+        """(node ID, task ID, line) for each line of the service's tasks, from the details the
+        engine heads each line with (`com.docker.swarm.node.id=...,...task.id=... LINE`)."""
+        stream = self.api.service_logs(service, stdout=True, stderr=True, follow=follow, tail=str(tail), is_tty=False,
+                                       details=True)  # fmt: skip
         for chunk in stream:
-            yield bytes(chunk).decode("utf-8", errors="replace")
+            for line in bytes(chunk).decode("utf-8", errors="replace").splitlines(keepends=True):
+                yield parse_log_line(line)
 
     # -- secrets, configs and overlay networks ----------------------------------------------------
 
@@ -200,11 +212,35 @@ class SwarmOperations:
         yield from self.api.get_image(image, chunk_size=1 << 20)
 
     @translated
+    def layer_chains(self) -> set[tuple[str, ...]]:
+        """Every chain of layers this engine holds: each prefix of each image's layer list."""
+        chains: set[tuple[str, ...]] = set()
+        for item in self.api.images():
+            try:
+                layers = tuple((self.api.inspect_image(item["Id"]).get("RootFS") or {}).get("Layers") or ())
+            except docker.errors.NotFound:  # removed since the listing
+                continue
+            chains.update(layers[:count] for count in range(1, len(layers) + 1))
+        return chains
+
+    @translated
     def load_image(self, archive: Iterable[bytes]) -> None:
         """`docker load` of a tar streamed in; the engine's refusal is an error."""
         for event in self.api.load_image(archive):
             if isinstance(event, dict) and event.get("error"):
                 raise DockerHelloError(f"The engine could not load the image: {event['error']}")
+
+    @translated
+    def push(self, repository: str, tag: str) -> None:
+        """`docker push REPOSITORY:TAG`; the registry's refusal is an error, in its words."""
+        for event in self.api.push(repository, tag=tag, stream=True, decode=True):
+            if isinstance(event, dict) and event.get("error"):
+                raise DockerHelloError(
+                    f"Pushing {repository}:{tag} failed: {event['error']}",
+                    hint="Check that the registry answers from the engine that built the image; a registry "
+                    "without TLS must be in every engine's insecure-registries "
+                    "(`docker-machine create --engine-insecure-registry HOST:PORT`).",
+                )
 
     # -- the API's form of a service ---------------------------------------------------------------
 
