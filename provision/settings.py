@@ -162,6 +162,16 @@ class DeploySettings:
             allowed='a URL path such as "/" or "/admin/login/"',
         )
     )
+    registry: str | None = setting(
+        Declaration(
+            "--registry",
+            "On a cluster: a registry of yours (HOST[:PORT]) that the release's images are pushed to and every node "
+            "pulls from.  [default: none: the images are sent to each node through its engine]",
+            parse=validators.registry,
+            metavar="HOST[:PORT]",
+            allowed='a registry address "HOST[:PORT]", e.g. "registry.example.com:5000"',
+        )
+    )
     memory: int | None = setting(
         Declaration(
             "--memory",

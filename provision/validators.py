@@ -195,6 +195,23 @@ def image(text: str) -> str:
     return text
 
 
+# A registry's address as image references name it (distribution/reference's domain):
+# dot-separated components of letters, digits and inner hyphens, then an optional :PORT.
+_LABEL = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+REGISTRY = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?"
+
+
+def registry(text: str) -> str:
+    """HOST[:PORT] of a registry, as the first part of an image reference."""
+    if (
+        len(text) > 255
+        or not re.fullmatch(REGISTRY, text)
+        or (":" in text and not 0 < int(text.rpartition(":")[2]) < 65536)
+    ):
+        raise ValueError(f"{_shown(text)} is not a registry address such as registry.example.com:5000")
+    return text
+
+
 def debian_suite(text: str) -> str:
     if not re.fullmatch(DEBIAN_SUITE, text):
         raise ValueError(f"{_shown(text)} is not a Debian suite name such as trixie or bookworm")

@@ -16,6 +16,7 @@ dockerd without its cgroups.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -70,7 +71,10 @@ class Node:
         if dockerd is None:
             raise RuntimeError("dockerd is not installed: scripts/ensure-docker installs it")
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "daemon.json").write_text('{"deprecated-key-path": "%s"}\n' % (self.root / "key.json"))
+        # A registry on the bridge serves without TLS, as a user's may: the engines are told to
+        # trust it, as `docker-machine create --engine-insecure-registry` tells a VM's engine.
+        config = {"deprecated-key-path": str(self.root / "key.json"), "insecure-registries": [f"{SUBNET_PREFIX}.0/24"]}
+        (self.root / "daemon.json").write_text(json.dumps(config) + "\n")
         certs = self.cluster.certs
         argv = [
             "nsenter", f"--net=/run/netns/{self.netns}", dockerd, "--data-root", str(self.root / "data"),

@@ -69,6 +69,8 @@ def deploy(app: App, /, path: Path, machine_name: str | None, cluster_name: str 
         )
         app.console.result(result.url)
         return
+    if chosen.registry:
+        app.console.warn("--registry is for a cluster (--cluster): one engine builds the images it runs")
     target = app.engine_target(machine_name)
     options = DeployOptions.from_settings(chosen, wait_for_lock=not no_wait)
     app.console.info(f"Deploying {project.app} to the {target.describe()}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -50,6 +49,7 @@ from provision.services.cluster_operate import (
     secret_name,
     web_service,
 )
+from provision.services.image_transfer import ship
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.proxy import PROXY_IMAGE
 from provision.services.release_container import ROOT_USERS, UNPRIVILEGED, sized
@@ -135,14 +135,9 @@ class ClusterDeployer(ClusterOperator):
             raise DeployFailed(f"The image {release.image} is gone from {self.manager.machine}")
         members = self.cluster.members(self.name, self.manager)
         current = self.engine.service(web_service(app))
-        running_proxy = self.engine.service(proxy_service(app))
-        if proxy_base is None and running_proxy is not None:  # a rollback: the proxy stays as it is
-            proxy_image = running_proxy.image
-        else:
-            proxy_image = PROXY_IMAGE.ensure(self.engine, self.console, proxy_base or release.image)
-        self.ship([release.image, proxy_image], members)
+        web_image, proxy_image = self._images(app, release, options, proxy_base, members)
         self.engine.ensure_overlay(network_name(app), app_labels(app, "network"))
-        spec = self.web_spec(app, release.id, image, options, members, current)
+        spec = replace(self.web_spec(app, release.id, image, options, members, current), image=web_image)
         count = replicas or (current.replicas if current is not None and current.replicas else len(members))
         spec = replace(spec, replicas=count)
         if current is None:
@@ -151,11 +146,30 @@ class ClusterDeployer(ClusterOperator):
         else:
             self.console.step(f"Updating {spec.name} to release {release.id}, one task at a time, new before old")
             self.engine.update_service(current, spec)
-        self._wait(app, image.id, count, options.health_timeout * max(count, 1))
-        self._ensure_proxy(app, options.publish.host_port, proxy_image)
+        self._wait(app, spec.image, count, options.health_timeout * max(count, 1))
+        if proxy_image is not None:
+            self._ensure_proxy(app, options.publish.host_port, proxy_image)
         urls = self._confirm(members, options.publish.host_port)
         self.console.info(f"Serving on {len(urls)} nodes: {' '.join(urls)}")
         return DeployResult(app, release.id, release.image, urls[0])
+
+    def _images(self, app: str, release: Release, options: DeployOptions, proxy_base: str | None,
+                members: list[Member]) -> tuple[str, str | None]:  # fmt: skip
+        """What the services name, once every node can have it: the release's image, and
+        nginx's (None where the running proxy stays as it is: a rollback). Pushed to the
+        user's registry, or else sent to the nodes that lack it, named by ID."""
+        running_proxy = self.engine.service(proxy_service(app))
+        keep_proxy = proxy_base is None and running_proxy is not None
+        proxy = None if keep_proxy else PROXY_IMAGE.ensure(self.engine, self.console, proxy_base or release.image)
+        if options.registry:
+            return self.push(options.registry, release.image), proxy and self.push(options.registry, proxy)
+        kept = running_proxy.image if keep_proxy and running_proxy is not None else None
+        by_id = [kept] if kept and kept.startswith("sha256:") else []  # a registry's reference stays there
+        self.ship([release.image, *([proxy] if proxy else []), *by_id], members)
+        web = self.engine.image(release.image)
+        proxy_info = self.engine.image(proxy) if proxy else None
+        assert web is not None and (proxy is None or proxy_info is not None)  # just built or found
+        return web.id, proxy_info.id if proxy_info is not None else None
 
     def web_spec(
         self,
@@ -200,30 +214,17 @@ class ClusterDeployer(ClusterOperator):
         secret_id = self.engine.ensure_secret(name, key.encode(), app_labels(app, "secret"))
         return (secret_id, name, SECRET_FILE)
 
+    def push(self, registry: str, reference: str) -> str:
+        """REGISTRY/NAME:TAG pushed from the manager's engine: what every node pulls."""
+        name, _, tag = reference.rpartition(":")
+        repository = f"{registry}/{name}"
+        self.engine.tag(reference, repository, tag)
+        self.console.step(f"Pushing {repository}:{tag}")
+        self.engine.push(repository, tag)
+        return f"{repository}:{tag}"
+
     def ship(self, images: list[str], members: list[Member]) -> None:
-        """Every node gets the images it lacks, streamed from the manager's engine, in parallel."""
-        jobs = []
-        for reference in images:
-            info = self.engine.image(reference)
-            assert info is not None, reference
-            for member in members[1:]:
-                if member.engine.image(info.id) is None:
-                    jobs.append((reference, member))
-        if not jobs:
-            return
-        started = self.clock()
-        self.console.step(
-            f"Sending {len(jobs)} image{'s' if len(jobs) > 1 else ''} to "
-            f"{', '.join(sorted({m.machine for _, m in jobs}))} (docker save | docker load)"
-        )
-
-        def send(job: tuple[str, Member]) -> None:
-            reference, member = job
-            member.engine.load_image(self.engine.save_image(reference))
-
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            list(pool.map(send, jobs))
-        self.console.info(f"Images sent in {self.clock() - started:.1f} s")
+        ship(self.engine, images, members, self.console, self.clock)
 
     def _wait(self, app: str, image_id: str, replicas: int, timeout: float) -> None:
         """Until Swarm's update completes with every task on the new image running; a rollback
@@ -275,9 +276,7 @@ class ClusterDeployer(ClusterOperator):
         config = proxy_config(app)
         config_name = f"{app}-nginx-{hashlib.sha256(config).hexdigest()[:12]}"
         config_id = self.engine.ensure_config(config_name, config, app_labels(app, "config"))
-        found = self.engine.image(image)
-        assert found is not None, image  # just built, or the running proxy's
-        image_id = found.id
+        image_id = image  # an ID, or the reference in the user's registry
         spec = ServiceSpec(
             name=proxy_service(app),
             image=image_id,
@@ -295,9 +294,35 @@ class ClusterDeployer(ClusterOperator):
         if current is None:
             self.console.step(f"Creating the proxy {spec.name} on every node, on port {port}")
             self.engine.create_service(spec)
-        elif current.image != image_id or current.labels.get("dockerhello.config") != config_name:
-            self.console.step(f"Updating the proxy {spec.name}")
+        elif not (self._same_image(current.image, image) and current.published_port == port
+                  and current.labels.get("dockerhello.config") == config_name):  # fmt: skip
+            self.console.step(f"Updating the proxy {spec.name}: nginx restarts on one node after the other")
             self.engine.update_service(current, spec)
+        else:
+            return
+        self._wait_global(spec.name, image)
+
+    def _same_image(self, one: str, other: str) -> bool:
+        """The same image, named by ID or by a registry's reference (a push keeps the ID)."""
+        found = [self.engine.image(reference) for reference in (one, other)]
+        return one == other or (None not in found and found[0] == found[1])
+
+    def _wait_global(self, name: str, image: str, timeout: float = 120) -> None:
+        """Until a task of `image` runs on every node that takes tasks."""
+        nodes = {node.id for node in self.engine.nodes() if node.state == "ready" and node.availability == "active"}
+        deadline = self.clock() + timeout
+        while True:
+            tasks = self.engine.tasks(name)
+            serving = {t.node_id for t in tasks if t.desired == "running" and t.state == "running" and t.image == image}
+            if nodes <= serving:
+                return
+            if self.clock() > deadline:
+                raise DeployFailed(
+                    f"The proxy {name} does not run on every node after {timeout:.0f} s",
+                    details=_task_lines(tasks, image),
+                    hint=f"`dockerhello logs --access --cluster {self.name}` shows nginx's words.",
+                )
+            self.sleep(0.5)
 
     def _confirm(self, members: list[Member], port: int, timeout: float = 60) -> list[str]:
         """Each node's port 8000 answers 200 through its proxy."""

@@ -8,6 +8,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 
 from provision.adapters.engine import Engine
@@ -150,9 +151,17 @@ class ClusterOperator:
 
     def logs(self, app: str, follow: bool, tail: int, access: bool) -> Iterator[str]:
         name = proxy_service(app) if access else web_service(app)
-        if self.engine.service(name) is None:
+        service = self.engine.service(name)
+        if service is None:
             raise DockerHelloError(f"{app} is not deployed on the cluster {self.name}")
-        return self.engine.service_logs(name, tail, follow)
+        machines = {node.id: node.labels.get(LABEL_MACHINE, node.hostname) for node in self.engine.nodes()}
+        slots = {task.id: task.slot for task in self.engine.tasks(service.id)}
+        for node_id, task_id, line in self.engine.service_logs(name, tail, follow):
+            if not task_id:
+                yield line
+                continue
+            task = f"{name}.{slots.get(task_id) or task_id[:12]}"  # a global service's tasks have no slot
+            yield f"{task}@{machines.get(node_id, node_id[:12])} | {line}"
 
     def scale(self, app: str, replicas: int, timeout: float = 300) -> str:
         service = self.engine.service(web_service(app))
@@ -178,9 +187,9 @@ class ClusterOperator:
         removed = [name for name in (proxy_service(app), web_service(app)) if self.engine.remove_service(name)]
         for kind in ("secret", "config"):
             for secret_id, name in self.engine.secret_ids(app_labels(app, kind), kind):
-                self._remove_when_free(secret_id, kind)
+                self._when_free(partial(self.engine.remove_secret, secret_id, kind))
                 removed.append(name)
-        self.engine.remove_network(network_name(app))
+        self._when_free(partial(self.engine.remove_network, network_name(app)))
         if images:
             for member in self.cluster.members(self.name, self.manager):
                 for image in member.engine.images(app):
@@ -190,12 +199,12 @@ class ClusterOperator:
             self.engine.remove_volume(records_volume(app))
         return removed
 
-    def _remove_when_free(self, secret_id: str, kind: str, timeout: float = 30) -> None:
-        """A secret in use by a task that is still stopping cannot go yet."""
+    def _when_free(self, remove: Callable[[], None], timeout: float = 30) -> None:
+        """A secret or network that a task still stopping uses cannot go yet: again until it can."""
         deadline = self.clock() + timeout
         while True:
             try:
-                self.engine.remove_secret(secret_id, kind)
+                remove()
                 return
             except DockerHelloError:
                 if self.clock() > deadline:

@@ -23,6 +23,7 @@ class DeployOptions:
     database: str = "none"  # "sqlite": the app's data volume, and DATABASE_URL naming a file on it
     migrate: bool = False  # `manage.py migrate` in a one-off container before the release serves
     health_path: str = "/"
+    registry: str | None = None  # a cluster's images go through it instead of save/load
 
     @classmethod
     def from_settings(cls, settings: DeploySettings, wait_for_lock: bool = True) -> DeployOptions:
@@ -36,6 +37,7 @@ class DeployOptions:
             database=settings.database,
             migrate=settings.migrate,
             health_path=settings.health_path,
+            registry=settings.registry,
             wait_for_lock=wait_for_lock,
         )
 
