@@ -203,7 +203,7 @@ class App:
         from provision.services.up import Up  # loads the SDK: not at start-up
 
         return Up(self.docker_machine, self.vboxmanage, self.machines, self.deployer, self.console,
-                  self.engine_target())  # fmt: skip
+                  self.engine_target(), self.cluster, self.cluster_deployer)  # fmt: skip
 
     def release_store(self, app: str, engine: Engine) -> ReleaseStore:
         from provision.services.engine_records import EngineRecords  # loads the SDK: not at start-up

@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.conftest import Dockerhello, MachineWorld, copy_project, dockerhello_in, make_world
+from tests.conftest import REPO, Dockerhello, MachineWorld, copy_project, dockerhello_in, make_world
 from tests.load import Load
 from tests.swarm_cluster import SwarmCluster
 
@@ -36,6 +36,21 @@ def cluster(docker_client: docker.DockerClient, base_image: str) -> Iterator[Swa
         yield engines
     finally:
         engines.close()
+
+
+@pytest.fixture(scope="module")
+def registry(cluster: SwarmCluster, docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
+    """A registry of the user's own on node 1's port 5000 (tests/registry/Dockerfile)."""
+    tag = "dhtest/registry:1"
+    docker_client.images.build(path=str(REPO / "tests" / "registry"), tag=tag, buildargs={"BASE_IMAGE": base_image},
+                               rm=True, forcerm=True)  # fmt: skip
+    node = cluster.nodes[0]
+    node.load(docker_client, tag)
+    client = node.client()
+    client.containers.run(tag, detach=True, name="registry", ports={"5000/tcp": 5000})
+    client.close()
+    yield f"{node.address}:5000"
+    docker_client.images.remove(tag, force=True)
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +81,8 @@ def deploy(dh: Dockerhello, project: Path, base_image: str, *extra: str) -> Any:
     return dh("deploy", str(project), "--cluster", "web", "--app", APP, "--base-image", base_image, *extra)
 
 
-def app_status(dh: Dockerhello) -> dict[str, Any]:
-    result = dh("status", "--cluster", "web", "--app", APP, "--json")
+def app_status(dh: Dockerhello, cluster: str = "web") -> dict[str, Any]:
+    result = dh("status", "--cluster", cluster, "--app", APP, "--json")
     assert result.exit_code == 0, result.stderr
     return dict(json.loads(result.stdout))
 
@@ -139,6 +154,11 @@ def test_deploy_runs_a_replica_on_every_node_and_each_node_answers(
         assert get(node.address) == "Hello, World!"
     status = app_status(dh)
     assert status["replicas"] == 3 and status["running"] == 3
+    logs = dh("logs", "--cluster", "web", "--app", APP, "--tail", "5")
+    assert logs.exit_code == 0, logs.stderr
+    heads = {line.split(" | ")[0].split("@")[1] for line in logs.stdout.splitlines() if " | " in line}
+    assert heads == {"web-1", "web-2", "box3"}, logs.stdout  # every task's lines, each with its node
+    assert all(line.startswith("hello-web.") for line in logs.stdout.splitlines()), logs.stdout
     running = [t for t in status["tasks"] if t["state"] == "running"]
     assert sorted(t["machine"] for t in running) == ["box3", "web-1", "web-2"]
     assert {t["health"] for t in running} == {"healthy"}
@@ -190,6 +210,36 @@ def test_a_rolling_update_under_load_fails_no_request(
     assert states == ["healthy", "active"]
 
 
+def test_a_registry_of_the_users_own_carries_the_images_instead(
+    dh: Dockerhello, project: Path, base_image: str, cluster: SwarmCluster, registry: str
+) -> None:
+    replace_in_views(project, "Hello, Swarm!", "Hello, registry!")
+    with Load(cluster.nodes[0].address, 8000) as load:
+        result = deploy(dh, project, base_image, "--registry", registry)
+    assert result.exit_code == 0, result.stderr
+    assert f"Pushing {registry}/hello:" in result.stderr
+    assert "docker save | docker load" not in result.stderr
+    assert dict(load.failures) == {}
+    for node in cluster.nodes:
+        assert get(node.address) == "Hello, registry!"
+    release = app_status(dh)["release"]
+    manager = cluster.nodes[0].client()
+    try:
+        spec = manager.api.inspect_service(f"{APP}-web")["Spec"]  # type: ignore[no-untyped-call]
+        assert spec["TaskTemplate"]["ContainerSpec"]["Image"] == f"{registry}/hello:{release}"
+    finally:
+        manager.close()
+    worker = cluster.nodes[1].client()
+    try:  # the node pulled it from the registry
+        assert any(f"{registry}/hello:{release}" in image.tags for image in worker.images.list())
+    finally:
+        worker.close()
+    replace_in_views(project, "Hello, registry!", "Hello, Swarm!")
+    again = deploy(dh, project, base_image)  # back to images sent through the engines
+    assert again.exit_code == 0, again.stderr
+    assert get(cluster.nodes[2].address) == "Hello, Swarm!"
+
+
 def test_a_release_that_never_gets_healthy_is_rolled_back_by_swarm(
     dh: Dockerhello, project: Path, base_image: str, cluster: SwarmCluster
 ) -> None:
@@ -205,7 +255,7 @@ def test_a_release_that_never_gets_healthy_is_rolled_back_by_swarm(
     assert "log: Internal Server Error: /healthz" in result.stderr  # the failing task's own log
     assert dict(load.failures) == {} and set(load.bodies) == {b"Hello, Swarm!"}
     states = [line.split()[1] for line in dh("releases", "--cluster", "web", "--app", APP).stdout.splitlines()[1:]]
-    assert states == ["healthy", "active", "failed"]
+    assert states[-2:] == ["active", "failed"]
     assert app_status(dh)["running"] == 3
 
 
@@ -214,8 +264,10 @@ def test_rollback_goes_back_to_the_previous_release(dh: Dockerhello, cluster: Sw
         result = dh("rollback", "--cluster", "web", "--app", APP)
     assert result.exit_code == 0, result.stderr
     assert dict(load.failures) == {}
-    for node in cluster.nodes:
-        assert get(node.address) == "Hello, World!"
+    for node in cluster.nodes:  # the release before the one serving: the registry's
+        assert get(node.address) == "Hello, registry!"
+    states = [line.split()[1] for line in dh("releases", "--cluster", "web", "--app", APP).stdout.splitlines()[1:]]
+    assert states == ["healthy", "healthy", "active", "healthy", "failed"]
 
 
 def test_a_drained_node_loses_its_replicas_and_no_request(dh: Dockerhello, cluster: SwarmCluster) -> None:
@@ -250,7 +302,7 @@ def test_a_node_whose_engine_dies_has_its_replicas_started_elsewhere(dh: Dockerh
         return status["running"] == 3 and "box3" not in wanted
 
     wait_for(back_to_three, 120, "3 replicas running, none of them on box3")
-    assert get(cluster.nodes[0].address) == "Hello, World!"
+    assert get(cluster.nodes[0].address) == "Hello, registry!"
 
 
 def test_down_and_cluster_rm(dh: Dockerhello, world: MachineWorld, cluster: SwarmCluster) -> None:
@@ -268,3 +320,30 @@ def test_down_and_cluster_rm(dh: Dockerhello, world: MachineWorld, cluster: Swar
     assert dh("cluster", "ls").stdout.splitlines()[1:] == []
     assert {c[1] for c in world.calls("docker-machine")} >= {"create", "env", "ip"}
     assert not any(c[1] == "rm" for c in world.calls("docker-machine"))  # machines stay unless --machines
+
+
+def test_up_with_nodes_makes_a_cluster_deploys_and_forwards_to_its_first_node(
+    dh: Dockerhello, world: MachineWorld, cluster: SwarmCluster, project: Path, base_image: str
+) -> None:
+    # A fresh start on the same three engines: the machines of before removed, box3's engine
+    # back, out of the Swarm it was in when it died (what `docker swarm leave --force` does).
+    for machine in ("web-1", "web-2"):
+        assert dh("machine", "rm", "-y", machine).exit_code == 0
+    assert world.tool("docker-machine", "rm", "-y", "box3").returncode == 0
+    cluster.nodes[2].start()
+    client = cluster.nodes[2].client()
+    client.api.leave_swarm(force=True)
+    client.close()
+    world.forget_calls()
+
+    result = dh("up", str(project), "--nodes", "3", "--machine", "site", "--app", APP, "--base-image", base_image)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "http://localhost:8000/\n"
+    assert "Up on machine site-1." in result.stderr
+    assert [c[-1] for c in world.calls("docker-machine") if c[1] == "create"] == ["site-1", "site-2", "site-3"]
+    assert ["VBoxManage", "controlvm", "site-1", "natpf1", "tcp-port8000,tcp,127.0.0.1,8000,,8000"] in world.calls(
+        "VBoxManage"
+    )
+    for node in cluster.nodes:  # where the NAT rule leads, and every other node too
+        assert get(node.address) == "Hello, Swarm!"
+    assert app_status(dh, "site")["running"] == 3

@@ -134,7 +134,7 @@ def _duration(seconds: int) -> str:
 def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, cluster_name: str | None, follow: bool,
          tail: int, access: bool) -> None:  # fmt: skip
     """The serving release's log: the app's and Gunicorn's output (--access: the requests).
-    On a cluster: the lines of every task of the app."""
+    On a cluster: every task's lines, each headed by the task and its node (hello-web.2@web-3)."""
     name = load_app_name(path, app_name)
     out = app.console.out
     source = app.cluster_operator(cluster_name) if cluster_name else app.operator(name, machine_name)

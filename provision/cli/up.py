@@ -9,7 +9,7 @@ import click
 from provision import settings
 from provision.app import App
 from provision.cli import cli, pass_app
-from provision.cli.params import MACHINE_NAME, PROJECT_DIR
+from provision.cli.params import MACHINE_NAME, PROJECT_DIR, count
 from provision.defaults import DEFAULT_MACHINE
 
 if TYPE_CHECKING:
@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Machine to create or reuse.",
 )
+@click.option("--nodes", type=count(1, 32), default="1", show_default=True,
+              help="Machines: above 1, a cluster of them named after --machine (NAME-1 ... NAME-N), the app on "
+              "every node, this host's port forwarded to NAME-1.")  # fmt: skip
 @click.option("--open", "open_browser", is_flag=True, help="Open the URL in a browser at the end.")
 @pass_app
-def up(app: App, /, path: Path, machine_name: str, open_browser: bool, **_: Any) -> None:
+def up(app: App, /, path: Path, machine_name: str, nodes: int, open_browser: bool, **_: Any) -> None:
     """Machine, deploy, port forward: the whole tutorial in one command.
 
     \b
@@ -38,11 +41,15 @@ def up(app: App, /, path: Path, machine_name: str, open_browser: bool, **_: Any)
     deploys the project at PATH there and waits until it is healthy. Elsewhere it deploys
     to the local Docker engine and says so. Safe to run twice. Prints the URL. Takes the
     settings deploy takes, from the same flags, variables and project file.
+
+    With --nodes N (above 1): the cluster NAME (--machine) of N machines, the app deployed
+    to it as `deploy --cluster` does, and 127.0.0.1:PORT forwarded to NAME-1.
     """
     from provision.services.machines import MachineSpec
 
     chosen = settings.load(path, settings.given_by(click.get_current_context()))
-    result = app.up().run(path, chosen, MachineSpec(name=machine_name))
+    spec = MachineSpec(name=machine_name)
+    result = app.up().run_cluster(path, chosen, spec, nodes) if nodes > 1 else app.up().run(path, chosen, spec)
     app.console.info(f"Up{f' on machine {result.machine}' if result.machine else ' on the local engine'}.")
     app.console.result(result.url)
     if open_browser and not app.open_url(result.url):

@@ -11,7 +11,10 @@ from provision.adapters.docker_machine import DockerMachine
 from provision.adapters.vboxmanage import VBoxManage
 from provision.console import Console
 from provision.engine import EngineTarget
+from provision.errors import DockerHelloError
 from provision.project import load_project
+from provision.services.cluster import Cluster
+from provision.services.cluster_deploy import ClusterDeployer
 from provision.services.deploy import Deployer, DeployOptions
 from provision.services.machines import Machines, MachineSpec
 from provision.services.ports import PortForwarder
@@ -33,6 +36,8 @@ class Up:
         deployer: Callable[[EngineTarget], Deployer],
         console: Console,
         local_target: EngineTarget,
+        cluster: Callable[[], Cluster] | None = None,
+        cluster_deployer: Callable[[str], ClusterDeployer] | None = None,
     ) -> None:
         self.docker_machine = docker_machine
         self.vbox = vbox
@@ -40,6 +45,8 @@ class Up:
         self.deployer = deployer
         self.console = console
         self.local_target = local_target
+        self.cluster = cluster
+        self.cluster_deployer = cluster_deployer
 
     def virtualbox_available(self) -> bool:
         return self.docker_machine.available() and self.vbox.available()
@@ -69,3 +76,23 @@ class Up:
         host_ip = forward.rule.host_ip or "127.0.0.1"
         host = "localhost" if host_ip in ("127.0.0.1", "0.0.0.0") else host_ip
         return UpResult(f"http://{host}:{forward.rule.host_port}/", spec.name)
+
+    def run_cluster(self, path: Path, settings: DeploySettings, spec: MachineSpec, nodes: int) -> UpResult:
+        """`up --nodes N`: the cluster NAME of machines NAME-1 ... NAME-N (NAME: the machine's
+        name), the app deployed to it, and this host's port forwarded to NAME-1's nginx."""
+        assert self.cluster is not None and self.cluster_deployer is not None
+        project = load_project(path, settings.app)
+        if not self.virtualbox_available():
+            raise DockerHelloError(
+                "A cluster needs docker-machine and VirtualBox, and they are not both installed here",
+                hint="`dockerhello doctor` says how to install them; `up` without --nodes uses the local engine.",
+            )
+        port = settings.publish.host_port
+        record = self.cluster().create(spec.name, nodes, 1, spec)
+        first = record.machines[0]
+        self.console.step(f"Forwarding 127.0.0.1:{port} to port {port} of VM {first}")
+        forward = PortForwarder(self.vbox, self.console).add(first, guest_port=port, host_port=None)
+        self.cluster_deployer(spec.name).deploy(project, DeployOptions.from_settings(settings), None)
+        host_ip = forward.rule.host_ip or "127.0.0.1"
+        host = "localhost" if host_ip in ("127.0.0.1", "0.0.0.0") else host_ip
+        return UpResult(f"http://{host}:{forward.rule.host_port}/", first)

@@ -79,3 +79,11 @@ def test_managers_must_be_odd_and_no_more_than_the_nodes() -> None:
             assert "manager" in str(exc.args[0])
         else:
             raise AssertionError(f"{bad} managers of {nodes} nodes were allowed")
+
+
+def test_a_service_log_line_is_headed_by_its_node_and_task() -> None:
+    from provision.adapters.engine.swarm import parse_log_line
+
+    line = "com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s1,com.docker.swarm.task.id=t1 Booting worker\n"
+    assert parse_log_line(line) == ("n1", "t1", "Booting worker\n")
+    assert parse_log_line("no details here\n") == ("", "", "no details here\n")
