@@ -1,7 +1,7 @@
 """Failed requests on a Swarm of three engines: during a rolling update (`deploy --cluster`,
-start-first, one task at a time) and during a drain of a node (`cluster drain`), against the
-baseline of the same cluster doing a stop-first update (`docker service update
---update-order stop-first`, what Swarm does by default), under the same steady load.
+start-first, one task at a time), with 3 replicas and with 1, and during a drain of a node
+(`cluster drain`), against the baseline of the same 1-replica service updated stop-first
+(`docker service update --update-order stop-first`, Swarm's default), under the same load.
 
 The cluster is the tests' (`tests/swarm_cluster.py`): three dockerd in network namespaces
 on one bridge, TLS, listed as machines by the stand-in docker-machine. Load: 3 clients on fresh
@@ -13,6 +13,7 @@ this host and the base image: `sudo .venv/bin/python bench/cluster_availability.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -69,12 +70,22 @@ def main() -> int:
         print(next((line for line in run.stderr.splitlines() if line.startswith("Images sent")), ""))
         report("rolling update, start-first (dockerhello)", load, seconds)
 
+        # One replica: what a single container's redeploy is, with and without start-first.
+        views.write_text(views.read_text().replace("Hello, Swarm!", "Hello, one!"))
+        with Load(node1, 8000) as load:
+            started = time.monotonic()
+            run = dh(*deploy, "--replicas", "1")
+            seconds = time.monotonic() - started
+            time.sleep(3)
+        assert run.exit_code == 0, run.stderr
+        report("1 replica, start-first (dockerhello)", load, seconds)
+
         client = cluster.nodes[0].client()
         service = client.services.get("hello-web")  # type: ignore[no-untyped-call]
+        before = update_status(client).get("StartedAt")
         with Load(node1, 8000) as load:
             started = time.monotonic()
             service.update(update_config={"Order": "stop-first", "Parallelism": 1}, force_update=1)
-            before = update_status(client).get("StartedAt")
             while True:
                 update = update_status(client)
                 if update.get("StartedAt") != before and update.get("State") == "completed":
@@ -82,8 +93,8 @@ def main() -> int:
                 time.sleep(0.5)
             seconds = time.monotonic() - started
             time.sleep(3)
-        report("baseline: the same update, stop-first", load, seconds)
-        run = dh(*deploy)  # back to dockerhello's update settings
+        report("baseline: 1 replica, stop-first", load, seconds)
+        run = dh(*deploy, "--replicas", "3")  # back to dockerhello's update settings, 3 replicas
         assert run.exit_code == 0, run.stderr
 
         with Load(node1, 8000) as load:
@@ -100,6 +111,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a timeout's kill still takes the cluster down
     if os.geteuid() != 0:
         sys.exit("needs root: network namespaces and a bridge")
     sys.path.insert(0, str(REPO))

@@ -124,4 +124,4 @@ def ship(
                 list(pool.map(send, lacking))
         finally:
             archive.close()
-    console.info(f"Images sent in {clock() - started:.1f} s ({sent / 1e6:.0f} MB: the layers the nodes lacked)")
+    console.info(f"Images sent in {clock() - started:.1f} s ({sent / 1e6:.1f} MB: the layers the nodes lacked)")
