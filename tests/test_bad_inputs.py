@@ -105,6 +105,33 @@ CASES: dict[str, Case] = {
         ("forward-port", "8000", "--machine", "x/y"), 2, usage("--machine", f"'x/y' {NOT_MACHINE}")
     ),
     "up --machine": Case(("up", "{project}", "--machine", "-dev"), 2, usage("--machine", f"'-dev' {NOT_MACHINE}")),
+    "cluster create name": Case(("cluster", "create", "web_1"), 2, usage("NAME", f"'web_1' {NOT_MACHINE}")),
+    "cluster join machine": Case(("cluster", "join", "web", "a/b"), 2, usage("MACHINE...", f"'a/b' {NOT_MACHINE}")),
+    "deploy --cluster": Case(
+        ("deploy", "{project}", "--cluster", "-web"),
+        2,
+        usage("--cluster", f"'-web' {NOT_MACHINE}"),
+    ),
+    "deploy --registry path": Case(
+        ("deploy", "{project}", "--cluster", "web", "--registry", "reg.example.com/team"),
+        2,
+        deploy_usage(
+            "--registry", "'reg.example.com/team' is not a registry address such as registry.example.com:5000"
+        ),
+    ),
+    "deploy --registry port": Case(
+        ("deploy", "{project}", "--cluster", "web", "--registry", "reg:70000"),
+        2,
+        deploy_usage("--registry", "'reg:70000' is not a registry address such as registry.example.com:5000"),
+    ),
+    "cluster --managers even": Case(
+        ("cluster", "create", "web", "--nodes", "4", "--managers", "2"),
+        1,
+        "Error: --managers 2: a Swarm needs an odd number of managers",
+        "Hint: Raft needs a majority of managers up: 2 survive no failure (like 1) and 4 survive one (like 3), with "
+        "one more machine that can break it. Use 1 (no failure survived) or 3 (one).",
+    ),
+    "scale without a cluster": Case(("scale", "2"), 2, "Error: Missing option '--cluster'."),
     "DOCKER_MACHINE_NAME flag": Case(
         ("machine", "stop"),
         1,
@@ -370,8 +397,8 @@ CASES: dict[str, Case] = {
         ("deploy", "{project}"),
         1,
         "Error: {project}/dockerhello.toml: pubish: unknown setting",
-        "Hint: Allowed: app, publish, base_image, health_timeout, keep, database, migrate, health_path, memory, cpus, "
-        "read_only, drop_capabilities, no_new_privileges, allow_root, env, env_file.",
+        "Hint: Allowed: app, publish, base_image, health_timeout, keep, database, migrate, health_path, registry, memory, "
+        "cpus, read_only, drop_capabilities, no_new_privileges, allow_root, env, env_file.",
         files={"dockerhello.toml": b'pubish = "8000"\n'},
     ),
     "config memory words": Case(

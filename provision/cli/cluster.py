@@ -66,7 +66,7 @@ def create(
 
 @cluster.command()
 @CLUSTER
-@click.argument("machines", nargs=-1, required=True, type=MACHINE_NAME)
+@click.argument("machines", nargs=-1, required=True, type=MACHINE_NAME, metavar="MACHINE...")
 @MANAGERS
 @pass_app
 def join(app: App, name: str, machines: tuple[str, ...], managers: int | None) -> None:
