@@ -113,7 +113,8 @@ class ClusterOperator:
             return ClusterAppStatus(app, self.name, None, None, 0, (), None, ())
         machines = {node.id: node.labels.get(LABEL_MACHINE, node.hostname) for node in self.engine.nodes()}
         rows: list[TaskRow] = []
-        for task in sorted(self.engine.tasks(service.id), key=lambda t: (t.slot or 0, t.updated), reverse=True):
+        tasks = sorted(self.engine.tasks(service.id), key=lambda t: t.updated, reverse=True)  # newest first
+        for task in sorted(tasks, key=lambda t: (t.desired != "running", t.slot or 0)):  # those that should run first
             if task.desired != "running" and len(rows) >= 12:
                 continue
             rows.append(
