@@ -160,13 +160,14 @@ class Cluster:
                 )
         founder = self.member(wanted[0])
         self._found(founder)
-        joined = [wanted[0]]
+        joined = {founder.machine: founder}
         self.records.save(ClusterRecord(name, tuple(joined), managers))
         for machine in wanted[1:]:
-            self._join_one(founder, self.member(machine), managers)
-            joined.append(machine)
+            member = self.member(machine)
+            self._join_one(founder, member, managers)
+            joined[machine] = member
             self.records.save(ClusterRecord(name, tuple(joined), managers))
-        self._label(founder.engine, {m: self.member(m).engine.swarm_state().node_id for m in joined}, name)
+        self._label(founder.engine, {m: member.engine.swarm_state().node_id for m, member in joined.items()}, name)
         return ClusterRecord(name, tuple(joined), managers)
 
     def _found(self, founder: Member) -> None:

@@ -22,7 +22,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from provision.adapters.engine_model import ImageInfo
 from provision.adapters.host import Git
@@ -53,7 +52,7 @@ from provision.services.image_transfer import ship
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.proxy import PROXY_IMAGE
 from provision.services.release_container import ROOT_USERS, UNPRIVILEGED, sized
-from provision.services.releases import Release, ReleaseState, new_release_id
+from provision.services.releases import Release, ReleaseState, failure_reason, new_release_id, now
 
 HEALTH_INTERVAL = 2.0  # the image's own check, run more often than its 5 s: an update waits on it
 
@@ -86,7 +85,7 @@ class ClusterDeployer(ClusterOperator):
         store = self.store(app)
         with store.lock(options.wait_for_lock, self.console.info):
             commit = self.git.commit(project.path)
-            release = Release(new_release_id(commit), "", commit, _now(), ReleaseState.BUILDING)
+            release = Release(new_release_id(commit), "", commit, now(), ReleaseState.BUILDING)
             release = replace(release, image=f"{app}:{release.id}")
             store.add(release)
             try:
@@ -95,7 +94,7 @@ class ClusterDeployer(ClusterOperator):
                 )
                 result = self._release(app, release, options, replicas, proxy_base=options.base_image or built_on)
             except BaseException as exc:
-                store.mark(release.id, ReleaseState.FAILED, _reason(exc))
+                store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
                 raise
             store.mark(release.id, ReleaseState.ACTIVE)
             return result
@@ -103,18 +102,7 @@ class ClusterDeployer(ClusterOperator):
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
         store = self.store(app)
         with store.lock(options.wait_for_lock, self.console.info):
-            if release_id:
-                release = store.find(release_id)
-            else:
-                found = store.previous_healthy()
-                if found is None:
-                    raise DockerHelloError(
-                        f"{app} has no earlier healthy release to go back to",
-                        hint="`dockerhello releases --cluster NAME` lists what there is.",
-                    )
-                release = found
-            if release.state is ReleaseState.ACTIVE:
-                raise DockerHelloError(f"Release {release.id} is the one serving already")
+            release = store.rollback_target(release_id, "dockerhello releases --cluster NAME")
             if self.engine.image(release.image) is None:
                 raise DockerHelloError(
                     f"The image of release {release.id} ({release.image}) is no longer on {self.manager.machine}",
@@ -365,15 +353,3 @@ def _task_lines(tasks: list[TaskInfo], image_id: str) -> list[str]:
         + (f": {t.error}" if t.error else "")
         for t in tasks[:6]
     ]
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, DockerHelloError):
-        return exc.message
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    return str(exc) or type(exc).__name__

@@ -79,6 +79,7 @@ class ClusterOperator:
         self.clock = clock
         self.sleep = sleep
         self._manager: Member | None = None
+        self._engines: dict[str, Engine | None] = {}
 
     @property
     def manager(self) -> Member:
@@ -95,14 +96,22 @@ class ClusterOperator:
 
     def task_container(self, task: TaskInfo, tail: int) -> tuple[ContainerInfo | None, list[str]]:
         """A task's container and the last lines of its log, from the engine of its node."""
-        for node in self.engine.nodes():
-            if task.container_id and node.id == task.node_id and node.labels.get(LABEL_MACHINE):
-                try:
-                    engine = self.cluster.member(node.labels[LABEL_MACHINE]).engine
-                    return engine.container(task.container_id), engine.logs(task.container_id, tail)
-                except DockerHelloError:
-                    break
-        return None, []
+        engine = self._node_engine(task.node_id) if task.container_id else None
+        if engine is None or task.container_id is None:
+            return None, []
+        return engine.container(task.container_id), engine.logs(task.container_id, tail) if tail else []
+
+    def _node_engine(self, node_id: str) -> Engine | None:
+        """The engine of a node, by its machine; None where it does not answer. Reached once per
+        node for the whole command: `status` asks for each task."""
+        if node_id not in self._engines:
+            machines = {node.id: node.labels.get(LABEL_MACHINE) for node in self.engine.nodes()}
+            machine = machines.get(node_id)
+            try:
+                self._engines[node_id] = self.cluster.member(machine).engine if machine else None
+            except DockerHelloError:
+                self._engines[node_id] = None
+        return self._engines[node_id]
 
     # -- day 2 ----------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ import http.client
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
@@ -42,7 +41,7 @@ from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
 from provision.services.proxy import Proxy, ProxySpec, other_slot, slot_of, uses_host_network
 from provision.services.release_container import release_spec, secret_key_of, serving_options
-from provision.services.releases import Release, ReleaseState, ReleaseStore, new_release_id
+from provision.services.releases import Release, ReleaseState, ReleaseStore, failure_reason, new_release_id, now
 
 __all__ = ["DeployOptions", "DeployResult", "Deployer"]
 
@@ -110,13 +109,13 @@ class Deployer:
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
             commit = self.git.commit(project.path)
-            release = Release(new_release_id(commit), "", commit, _now(), ReleaseState.BUILDING)
+            release = Release(new_release_id(commit), "", commit, now(), ReleaseState.BUILDING)
             release = replace(release, image=f"{project.app}:{release.id}")
             store.add(release)
             try:
                 built_on = self.builder.build(project, release.image, options.base_image, release.id, commit)
             except BaseException as exc:
-                store.mark(release.id, ReleaseState.FAILED, f"build: {_reason(exc)}")
+                store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")
                 raise
             return self._release(project.app, release, options, store, key, proxy_base=built_on)
 
@@ -124,18 +123,7 @@ class Deployer:
         options = self.for_target(options)
         store = self.store(app)
         with store.lock(options.wait_for_lock, self.console.info):
-            if release_id:
-                release = store.find(release_id)
-            else:
-                found = store.previous_healthy()
-                if found is None:
-                    raise DockerHelloError(
-                        f"{app} has no earlier healthy release to go back to",
-                        hint="`dockerhello releases` lists what there is.",
-                    )
-                release = found
-            if release.state is ReleaseState.ACTIVE:
-                raise DockerHelloError(f"Release {release.id} is the one serving already")
+            release = store.rollback_target(release_id, "dockerhello releases")
             if self.engine.image(release.image) is None:
                 raise DockerHelloError(
                     f"The image of release {release.id} ({release.image}) is no longer on the engine",
@@ -217,7 +205,7 @@ class Deployer:
             if created:
                 self.engine.remove(name, force=True)
             if not rollback:
-                store.mark(release.id, ReleaseState.FAILED, _reason(exc))
+                store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
             serving = self.proxy.current_release(app)
             if serving:
                 self.console.info(f"Release {serving} is still serving; the failed container was removed.")
@@ -271,15 +259,3 @@ class Deployer:
             self.console.info(f"Stopping the previous release {container.name}")
             self.engine.stop(container.id, STOP_TIMEOUT)
             self.engine.remove(container.id, force=True)
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, DockerHelloError):
-        return exc.message
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    return str(exc) or type(exc).__name__

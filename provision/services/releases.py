@@ -181,6 +181,21 @@ class ReleaseStore:
                 self.warn(f"could not prune {', '.join(tags)}: {exc.message}")
         return removed, freed
 
+    def rollback_target(self, release_id: str | None, listing: str) -> Release:
+        """RELEASE (a prefix will do), else the newest healthy one before the active; never the
+        one serving. `listing` is the command that lists the releases, for the hint."""
+        if release_id:
+            release = self.find(release_id)
+        else:
+            found = self.previous_healthy()
+            if found is None:
+                raise DockerHelloError(f"{self.app} has no earlier healthy release to go back to",
+                                       hint=f"`{listing}` lists what there is.")  # fmt: skip
+            release = found
+        if release.state is ReleaseState.ACTIVE:
+            raise DockerHelloError(f"Release {release.id} is the one serving already")
+        return release
+
     def find(self, release_id: str) -> Release:
         matches = [r for r in self.load() if r.id == release_id or r.id.startswith(release_id)]
         if len(matches) != 1:
@@ -190,3 +205,17 @@ class ReleaseStore:
                 hint=f"`dockerhello releases` lists them; the latest: {known}.",
             )
         return matches[0]
+
+
+def now() -> str:
+    """A release's creation time, as the records keep it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed release's note says of why."""
+    if isinstance(exc, DockerHelloError):
+        return exc.message
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return str(exc) or type(exc).__name__
