@@ -23,7 +23,7 @@ from provision.secret_store import SecretStore
 from provision.services.deploy import Deployer
 from provision.services.operate import Operator, parse_time
 from provision.services.plan import DeployOptions
-from provision.services.proxy import Proxy, other_slot, parse_route, slot_addresses
+from provision.services.proxy import Proxy, nginx_command, other_slot, parse_route, slot_addresses
 from provision.services.releases import ReleaseState
 from provision.settings import DeploySettings
 from provision.validators import Publish
@@ -385,6 +385,12 @@ def test_the_slots_are_the_last_addresses_of_the_subnet_and_the_route_names_one(
     assert parse_route("to/none.blue") == ("none", "blue")
     assert [parse_route(link) for link in ("", "to/x.red", "to/.blue", "route.conf")] == [None] * 4
     assert (other_slot(None), other_slot("blue"), other_slot("green")) == ("blue", "green", "blue")
+
+
+def test_nginx_gets_one_worker_per_four_cpus_and_at_least_one() -> None:
+    assert [nginx_command(cpus)[2] for cpus in (1, 2, 4, 7, 16)] == [
+        f"daemon off; worker_processes {n};" for n in (1, 1, 1, 1, 4)
+    ]
 
 
 def test_an_app_of_an_earlier_dockerhello_moves_into_the_slots_once_its_release_serving(world: World) -> None:
