@@ -6,6 +6,7 @@ Every test publishes on a free port: port 8000 may be in use on the machine runn
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import urllib.request
@@ -42,6 +43,10 @@ def test_deploys_this_repository_and_serves_hello_world(
     assert (proxy.attrs["HostConfig"]["NetworkMode"], proxy.attrs["HostConfig"]["PortBindings"]) == ("host", None)
     assert proxy.labels["dockerhello.publish"] == f"127.0.0.1:{port}"
     assert proxy.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    # One nginx worker per 4 of the engine's CPUs, at least one: the rest are Gunicorn's.
+    nginx_workers = max(1, (os.cpu_count() or 1) // 4)
+    top = proxy.top(ps_args="-o pid,args")["Processes"]
+    assert sum("nginx: worker process" in row[-1] for row in top) == nginx_workers, top
     [container] = release_containers(docker_client, app_name)
     # The deploy ran the image's health check itself; Docker's own verdict follows within an interval (5 s).
     deadline = time.monotonic() + 15
@@ -73,6 +78,20 @@ def test_deploys_this_repository_and_serves_hello_world(
     # The secret is given to the container, not baked into the image.
     image = docker_client.images.get(container.attrs["Image"])
     assert f"{app_name}:latest" in image.tags
+    # dockerhello's labels, in one build step of their own (a committed container each costs time).
+    release = container.labels["dockerhello.release"]
+    assert {k: v for k, v in image.labels.items() if k.startswith("dockerhello.")} == {
+        "dockerhello.app": app_name,
+        "dockerhello.release": release,
+        "dockerhello.git": image.labels["dockerhello.git"],
+    }
+    [label_step] = [line for line in result.stderr.splitlines() if " : LABEL " in line]
+    step = re.fullmatch(r"Step (\d+)/(\d+) : LABEL (.*)", label_step)
+    assert step and step[1] == step[2], label_step  # the last step
+    assert step[3] == (
+        f'"dockerhello.app"="{app_name}" "dockerhello.git"="{image.labels["dockerhello.git"]}" '
+        f'"dockerhello.release"="{release}"'
+    )
     secret = (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text().strip()
     assert f"SECRET_KEY={secret}" in container.attrs["Config"]["Env"]
     assert not any(e.startswith("SECRET_KEY") for e in image.attrs["Config"]["Env"] or [])
