@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from provision.adapters.engine import Engine
@@ -111,12 +112,17 @@ class Deployer:
             commit = self.git.commit(project.path)
             release = Release(new_release_id(commit), "", commit, now(), ReleaseState.BUILDING)
             release = replace(release, image=f"{project.app}:{release.id}")
-            store.add(release)
-            try:
-                built_on = self.builder.build(project, release.image, options.base_image, release.id, commit)
-            except BaseException as exc:
-                store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")
-                raise
+            # The record is written while the image builds: two round trips to the engine off
+            # a redeploy's critical path. Both finish before anything reads the record again.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                recorded = pool.submit(store.add, release)
+                try:
+                    built_on = self.builder.build(project, release.image, options.base_image, release.id, commit)
+                except BaseException as exc:
+                    recorded.result()
+                    store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")
+                    raise
+                recorded.result()
             return self._release(project.app, release, options, store, key, proxy_base=built_on)
 
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
