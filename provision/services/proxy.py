@@ -50,8 +50,9 @@ NO_RELEASE = "none"
 UPSTREAM_KEEPALIVE = 16
 # An nginx worker proxies a request in about a sixth of the CPU time Gunicorn spends serving it
 # (measured by bench/throughput.py), and every worker shares the engine's CPUs with the
-# release's: one worker per 4 CPUs leaves the rest to the app. On 2 CPUs, 1 worker served 3 to
-# 9% more than `auto` (2) with the same p99.
+# release's: one worker per 4 CPUs leaves the rest to the app. On 2 CPUs, 1 worker served a
+# median 2.5% more than `auto` (2) over 7 alternating pairs of rounds (-0.3% to +13%), with the
+# same p99: a small gain, but never a loss.
 CPUS_PER_NGINX_WORKER = 4
 
 
