@@ -304,10 +304,17 @@ def test_concurrent_deploys_do_not_interleave(
 ) -> None:
     port = free_port()
     home = tmp_path / "home"
-    args = ["deploy", str(variant(tmp_path, "v1", "Hello, World!")), "--app", app_name, "--publish", str(port),
-            "--base-image", base_image]  # fmt: skip
+    project = variant(tmp_path, "v1", "Hello, World!")
+    # A build step that lasts makes the first hold the lock while the others come: a deploy of this
+    # app alone takes about 2 s, too short to race against by the clock.
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("COPY manage.py", "RUN sleep 10\nCOPY manage.py", 1))
+    args = ["deploy", str(project), "--app", app_name, "--publish", str(port), "--base-image", base_image]
     first = run_cli(args, home)
-    time.sleep(1.5)  # the first holds the lock
+    assert first.stderr is not None
+    for line in first.stderr:
+        if "RUN sleep 10" in line:  # building, so past the lock
+            break
     refused = run_cli([*args, "--no-wait"], home)
     _, refused_err = refused.communicate(timeout=120)
     second = run_cli(args, home)
