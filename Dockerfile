@@ -23,20 +23,25 @@ RUN python3 -m venv /opt/venv \
     && pip install --no-cache-dir -r requirements.txt \
     && pip uninstall --yes --quiet pip
 
-# The code is owned by root and only readable by the app's user: the process serving
-# requests cannot rewrite what it runs.
-COPY manage.py start.sh ./
-COPY helloworld ./helloworld
-
-# A fixed unprivileged UID that needs no passwd entry, so it works on any base image.
+# How the image runs, before the code: a change to the code then rebuilds only the COPY
+# steps below, where the classic builder spends a container and a commit (about 0.1 s) on
+# each step after a changed one, metadata steps too. USER does not change who owns what
+# COPY writes (root, unless --chown). A fixed unprivileged UID that needs no passwd entry,
+# so it works on any base image.
 USER 10001:10001
 
 EXPOSE 8000
 
-# Exec form and the standard library only: no curl needed in the image. The Host header is
-# one that ALLOWED_HOSTS accepts by default.
+# Exec form and the standard library only: no curl needed in the image, and Python started
+# without site-packages (-I -S), which the check does not need: it answers sooner. The Host
+# header is one that ALLOWED_HOSTS accepts by default.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': 'localhost'}), timeout=2)"]
+    CMD ["python", "-I", "-S", "-c", "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': 'localhost'}), timeout=2)"]
 
 STOPSIGNAL SIGTERM
 CMD ["./start.sh"]
+
+# The code is owned by root and only readable by the app's user: the process serving
+# requests cannot rewrite what it runs.
+COPY manage.py start.sh ./
+COPY helloworld ./helloworld
