@@ -6,10 +6,9 @@ images APP:RELEASE, the network dockerhello-APP and the proxy's route volume APP
 
 from __future__ import annotations
 
-LABEL_APP = "dockerhello.app"  # on every container, image and network of the app
+LABEL_APP = "dockerhello.app"  # on every container, volume and network of the app
 LABEL_ROLE = "dockerhello.role"  # "proxy" or "release"
-LABEL_RELEASE = "dockerhello.release"  # the release id, on its image and container
-LABEL_GIT = "dockerhello.git"  # the release's commit, on its image
+LABEL_RELEASE = "dockerhello.release"  # the release id, on its container (its image is tagged with it)
 LABEL_PROXY_BASE = "dockerhello.proxy-base"  # on a proxy image: the base it was built on
 LABEL_PUBLISH = "dockerhello.publish"  # on the proxy: the address it serves the app on
 LABEL_SLOTS = "dockerhello.slots"  # on the app's network and proxy: the slot layout (below)

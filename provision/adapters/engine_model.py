@@ -7,11 +7,8 @@ parsers are tested on recorded output (tests/data/engine/).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -228,24 +225,3 @@ def parse_build_chunk(chunk: Mapping[str, Any]) -> BuildEvent | None:
     if "status" in chunk:
         return BuildEvent("status", f"{chunk['status']} {chunk.get('progress', '')}".rstrip() + "\n")
     return None
-
-
-def labelled_dockerfile(dockerfile: Path, labels: Mapping[str, str], scratch: Path) -> Path | None:
-    """`dockerfile` with `labels` in one LABEL instruction at its end, written into `scratch`;
-    None where that cannot be done safely (no such file, or a last line that continues).
-
-    The engine's own `labels` build parameter adds one LABEL step per label, and the classic
-    builder commits a container for each: about 80 ms apiece on every build, since a new
-    release id never hits the cache. One step for all of them halves that."""
-    try:
-        text = dockerfile.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    escape = "`" if re.match(r"(?i)\s*#\s*escape\s*=\s*`", text) else "\\"
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not labels or not lines or lines[-1].rstrip().endswith(escape):
-        return None
-    pairs = " ".join(f"{json.dumps(key)}={json.dumps(value)}" for key, value in sorted(labels.items()))
-    written = scratch / "Dockerfile"
-    written.write_text(f"{text.rstrip()}\nLABEL {pairs}\n", encoding="utf-8")
-    return written

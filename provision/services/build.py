@@ -10,7 +10,6 @@ from provision.adapters.engine import Engine
 from provision.console import Console
 from provision.defaults import BASE_REPOSITORY, DEFAULT_SUITE, base_image_tag
 from provision.errors import BaseImageUnavailable, BuildFailed
-from provision.owned import LABEL_APP, LABEL_GIT, LABEL_RELEASE
 from provision.project import Project
 
 LOG_LINES = 30
@@ -77,12 +76,15 @@ class ImageBuilder:
         self.engine = engine
         self.console = console
 
-    def build(self, project: Project, image: str, base_image: str | None, release: str, git: str | None) -> str | None:
-        """Build `image` (and APP:latest); returns the image its last stage was built FROM.
-        Where the Dockerfile's default base cannot be pulled and takes the BASE_IMAGE
-        argument, a base `dockerhello base build` made is used, and said."""
+    def build(self, project: Project, image: str, base_image: str | None) -> str | None:
+        """Build `image` (and APP:latest) from the Dockerfile as written; returns the image its
+        last stage was built FROM. No labels are added: each would be a build step of its own
+        after the code's, a committed container (about 0.1 s) on every deploy, and the tag
+        APP:RELEASE already names the release and its commit. Where the Dockerfile's default
+        base cannot be pulled and takes the BASE_IMAGE argument, a base `dockerhello base
+        build` made is used, and said."""
         try:
-            return self._build(project, image, base_image, release, git)
+            return self._build(project, image, base_image)
         except BaseImageUnavailable as unavailable:
             fallback = self.registry_free_base() if unavailable.takes_base_arg and not base_image else None
             if fallback is None:
@@ -91,10 +93,9 @@ class ImageBuilder:
                 f"the Dockerfile's base image cannot be pulled: building on {fallback}, which `dockerhello base "
                 "build` made (--base-image or DOCKERHELLO_BASE_IMAGE chooses another)"
             )
-            return self._build(project, image, fallback, release, git) or fallback
+            return self._build(project, image, fallback) or fallback
 
-    def _build(self, project: Project, image: str, base_image: str | None, release: str, git: str | None
-               ) -> str | None:  # fmt: skip
+    def _build(self, project: Project, image: str, base_image: str | None) -> str | None:
         self.console.step(f"Building {image} from {project.path}")
         buildargs = {"BASE_IMAGE": base_image} if base_image else {}
         if base_image and self.engine.image(base_image) is None:
@@ -104,8 +105,7 @@ class ImageBuilder:
                 "that `docker images` lists.",
             )
         log = BuildLog(buildargs=buildargs)
-        labels = {LABEL_APP: project.app, LABEL_RELEASE: release, LABEL_GIT: git or ""}
-        for event in self.engine.build(image, labels, buildargs or None, path=project.path):
+        for event in self.engine.build(image, {}, buildargs or None, path=project.path):
             if event.kind == "error":
                 raise log.error(event.text)
             self.console.stream(event.text)

@@ -117,7 +117,7 @@ class Deployer:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 recorded = pool.submit(store.add, release)
                 try:
-                    built_on = self.builder.build(project, release.image, options.base_image, release.id, commit)
+                    built_on = self.builder.build(project, release.image, options.base_image)
                 except BaseException as exc:
                     recorded.result()
                     store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")

@@ -112,7 +112,7 @@ class FakeEngine:
             if event.kind == "error":
                 return
         image = self.add_image(tag, user="10001:10001")
-        self.images_[tag] = self.images_[image.id] = replace(image, labels=dict(labels))  # as LABEL steps do
+        self.images_[tag] = self.images_[image.id] = replace(image, labels=dict(labels))  # as a LABEL step does
 
     def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
         self.add_image(f"{repository}:{tag}")

@@ -10,7 +10,6 @@ from typing import Any
 from provision.adapters.engine_model import (
     BuildEvent,
     PortBinding,
-    labelled_dockerfile,
     parse_build_chunk,
     parse_container,
     parse_image,
@@ -113,24 +112,3 @@ def test_the_apps_network_with_the_subnet_dockerhello_wrote_down() -> None:
     )
     assert network.labels["dockerhello.slots"] == "blue,green"
     assert parse_network({}).subnet is None  # a network with no IPAM config
-
-
-def test_the_labels_join_the_dockerfile_as_one_last_instruction(tmp_path: Path) -> None:
-    (tmp_path / "project").mkdir()
-    dockerfile = tmp_path / "project" / "Dockerfile"
-    dockerfile.write_text('FROM scratch\nCMD ["./start.sh"]')  # no newline at the end
-    labels = {"dockerhello.release": "20261202-221652", "dockerhello.app": "shop", "dockerhello.git": ""}
-    written = labelled_dockerfile(dockerfile, labels, tmp_path)
-    assert written == tmp_path / "Dockerfile"
-    assert written.read_text() == (
-        'FROM scratch\nCMD ["./start.sh"]\n'
-        'LABEL "dockerhello.app"="shop" "dockerhello.git"="" "dockerhello.release"="20261202-221652"\n'
-    )
-    # A last line that continues would swallow the LABEL: the engine's own parameter is used.
-    dockerfile.write_text("FROM scratch\nRUN true \\\n\n")
-    assert labelled_dockerfile(dockerfile, labels, tmp_path) is None
-    dockerfile.write_text("# escape=`\nFROM scratch\nRUN true `\n")
-    assert labelled_dockerfile(dockerfile, labels, tmp_path) is None
-    dockerfile.write_text("# escape=`\nFROM scratch\nRUN echo \\\n")  # a backslash is no escape here
-    assert labelled_dockerfile(dockerfile, labels, tmp_path) is not None
-    assert labelled_dockerfile(tmp_path / "missing", labels, tmp_path) is None

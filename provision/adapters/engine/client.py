@@ -5,7 +5,6 @@ dockerhello's errors."""
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from provision.adapters.engine_model import (
     EngineInfo,
     ImageInfo,
     NetworkInfo,
-    labelled_dockerfile,
     parse_build_chunk,
     parse_container,
     parse_image,
@@ -102,22 +100,19 @@ class Engine(InsideContainers, SwarmOperations):
         """Build from a directory (`path`) or a tar `context`, streaming as it goes (the
         high-level build only returns at the end). No intermediate container is left, even
         by a failed step."""
-        with tempfile.TemporaryDirectory(prefix="dockerhello-build-") as scratch:
-            labelled = labelled_dockerfile(path / "Dockerfile", labels, Path(scratch)) if path is not None else None
-            stream = self.api.build(
-                path=str(path) if path is not None else None,
-                fileobj=io.BytesIO(context) if context is not None else None,
-                custom_context=context is not None,
-                # Outside the context: docker-py sends it in the context under a name of its own.
-                dockerfile=str(labelled) if labelled is not None else None,
-                tag=tag, buildargs=dict(buildargs) if buildargs else None,
-                labels=None if labelled is not None else dict(labels),
-                rm=True, forcerm=True, decode=True,
-            )  # fmt: skip
-            for chunk in stream:
-                event = parse_build_chunk(chunk)
-                if event is not None:
-                    yield event
+        stream = self.api.build(
+            path=str(path) if path is not None else None,
+            fileobj=io.BytesIO(context) if context is not None else None,
+            custom_context=context is not None,
+            tag=tag, buildargs=dict(buildargs) if buildargs else None,
+            # The engine adds a LABEL step for these, after the last of the Dockerfile's.
+            labels=dict(labels) if labels else None,
+            rm=True, forcerm=True, decode=True,
+        )  # fmt: skip
+        for chunk in stream:
+            event = parse_build_chunk(chunk)
+            if event is not None:
+                yield event
 
     @translated
     def import_archive(self, data: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
