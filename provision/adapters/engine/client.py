@@ -43,6 +43,7 @@ class Engine(InsideContainers, SwarmOperations):
         self.client = client
         self.api: docker.APIClient = client.api
         self.target = target
+        self._info: EngineInfo | None = None
 
     @classmethod
     def connect(cls, target: EngineTarget) -> Engine:
@@ -52,7 +53,11 @@ class Engine(InsideContainers, SwarmOperations):
 
     @translated
     def info(self) -> EngineInfo:
-        return parse_info(self.api.info(), self.api.version())
+        """The engine's CPUs, memory and version, asked once: they hold for a command's life,
+        and /info is one of the engine's slowest answers."""
+        if self._info is None:
+            self._info = parse_info(self.api.info(), self.api.version())
+        return self._info
 
     # -- images ---------------------------------------------------------------------------------
 
