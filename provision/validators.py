@@ -109,7 +109,7 @@ def database(text: str) -> str:
 
 
 def health_path(text: str) -> str:
-    """A URL path without query or quotes: it is written into the health probe's code."""
+    """A URL path without query or quotes: the health probe asks for it, after the release's address."""
     if not re.fullmatch(HEALTH_PATH, text):
         raise ValueError(f"{_shown(text)} is not a URL path such as / or /admin/login/ (letters, digits, /_.~%-)")
     return text

@@ -105,8 +105,10 @@ class Deployer:
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
         store = self.store(project.app)
-        key = self.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
         with store.lock(options.wait_for_lock, self.console.info):
+            route = self.proxy.route(project.app)  # read once: no other deploy moves it under the lock
+            # A damaged key stops the deploy before the build, not after.
+            key = self.secret_key(project.app, self.proxy.routed_container(project.app, route))
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
             commit = self.git.commit(project.path)
@@ -123,7 +125,7 @@ class Deployer:
                     store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")
                     raise
                 recorded.result()
-            return self._release(project.app, release, options, store, key, proxy_base=built_on)
+            return self._release(project.app, release, options, store, key, proxy_base=built_on, route=route)
 
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
@@ -137,7 +139,8 @@ class Deployer:
                 )
             self.console.step(f"Rolling {app} back to release {release.id}")
             self.preflight(app, options)
-            return self._release(app, release, options, store, self.secret_key(app), rollback=True)
+            key = self.secret_key(app, self.proxy.serving(app))
+            return self._release(app, release, options, store, key, rollback=True)
 
     def serving_options(self, app: str, health_timeout: float) -> DeployOptions:
         """The run settings of the release that serves, read back from the engine."""
@@ -150,10 +153,9 @@ class Deployer:
         image = self.engine.image(serving.image_id) if serving is not None else None
         return serving_options(proxy, serving, image, health_timeout)
 
-    def secret_key(self, app: str) -> str:
+    def secret_key(self, app: str, serving: ContainerInfo | None) -> str:
         """The app's SECRET_KEY: the serving release's where it runs (so that a deploy from
         another host keeps users signed in), else the one kept on this host."""
-        serving = self.proxy.serving(app)
         return self.secrets.secret_key(app, secret_key_of(serving) if serving else None)
 
     # -- the steps ----------------------------------------------------------------------------
@@ -171,6 +173,7 @@ class Deployer:
         secret_key: str,
         rollback: bool = False,
         proxy_base: str | None = None,
+        route: tuple[str, str] | None = None,
     ) -> DeployResult:
         proxy = self.proxy.get(app)
         first = proxy is None
@@ -178,7 +181,7 @@ class Deployer:
         host_network = uses_host_network(options.publish.host_port, self.engine.info())
         spec = ProxySpec(app, options.publish.host_ip, options.publish.host_port, base, host_network,
                          data=options.database != "none")  # fmt: skip
-        routing = self.proxy.ensure(spec, options.bind_ip or options.publish.host_ip)
+        routing = self.proxy.ensure(spec, options.bind_ip or options.publish.host_ip, route)
         name = release_name(app, release.id)
         slot = other_slot(routing.slot)
         address = routing.address(slot)

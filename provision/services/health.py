@@ -13,7 +13,10 @@ from provision.errors import DeployFailed
 from provision.services.proxy import Proxy
 
 LOG_LINES = 30
-POLL = 0.1  # a probe takes longer than this already
+POLL = 0.1
+# How long one probe keeps trying inside the proxy before the container's state is read again:
+# a release that exits at start is seen within this, one that comes up at once.
+PROBE_WINDOW = 1.0
 
 
 def failure(container: ContainerInfo) -> str | None:
@@ -72,7 +75,8 @@ class HealthGate:
                 )
                 raise DeployFailed(why, hint=hint, details=self.engine.logs(container.id, LOG_LINES))
             if ready_for_probe(container) or container.health == "starting":
-                status, answer = self.proxy.probe(app, address, path)
+                within = min(PROBE_WINDOW, max(0.0, deadline - self.clock()))
+                status, answer = self.proxy.probe(app, address, path, within)
                 if status == 200 and (ready_for_probe(container) or self._checks_now(container)):
                     return
             if self.clock() > deadline:

@@ -38,6 +38,7 @@ from provision.owned import (
     route_volume,
 )
 from provision.services.packaged_image import PackagedImage
+from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PYTHON, SWITCH
 from provision.validators import Publish
 
 PROXY_UID = 10001
@@ -170,18 +171,24 @@ class Proxy:
 
     def serving(self, app: str) -> ContainerInfo | None:
         """The release container the proxy routes to, if any: the one rule for "serving"."""
-        routed = self.current_release(app)
-        if routed is None:
-            return None
-        return next((c for c in self.releases(app) if c.labels.get(LABEL_RELEASE) == routed), None)
+        return self.routed_container(app, self.route(app))
 
-    def ensure(self, spec: ProxySpec, bind_ip: str) -> Routing:
+    def routed_container(self, app: str, route: tuple[str, str] | None) -> ContainerInfo | None:
+        """The release container `route` (read by `route`) points at, if any."""
+        if route is None or route[0] == NO_RELEASE:
+            return None
+        return next((c for c in self.releases(app) if c.labels.get(LABEL_RELEASE) == route[0]), None)
+
+    def ensure(self, spec: ProxySpec, bind_ip: str, route: tuple[str, str] | None = None) -> Routing:
         """The running proxy for `spec.app`, created (routing nowhere yet) if missing, and
-        where it routes."""
+        where it routes. `route`: where it routed when the caller read it under the app's
+        deploy lock, which no other deploy moves it under; read again where not given, or
+        where the proxy is made, started or replaced here."""
         image = self.ensure_image(spec.base_image)  # before any downtime a replacement costs
         moved = self._replace_old_layout(spec.app)
         network = self.network(spec.app)
         proxy = self.get(spec.app)
+        known = route if proxy is not None and proxy.running and moved is None else None
         if proxy is None:
             labels = {LABEL_SLOTS: ",".join(SLOTS), LABEL_PUBLISH: f"{bind_ip}:{spec.host_port}"}
             container = self.engine.create(
@@ -209,7 +216,7 @@ class Proxy:
             assert proxy is not None, "a container created a moment ago"
         if not proxy.running:
             self._start(proxy, spec)
-        route = self.route(spec.app) if moved is None else None
+        route = known or (self.route(spec.app) if moved is None else None)
         if route is None:  # a new proxy answers 502 until the first switch; a moved release serves
             route = (moved or NO_RELEASE, SLOTS[0])
             self.switch(spec.app, *route)
@@ -302,26 +309,18 @@ class Proxy:
         route = self.route(app)
         return route[0] if route is not None and route[0] != NO_RELEASE else None
 
-    def probe(self, app: str, upstream: str, path: str = "/") -> tuple[int | None, str]:
+    def probe(self, app: str, upstream: str, path: str = "/", within: float = 0.0) -> tuple[int | None, str]:
         """GET http://UPSTREAM:8000/PATH from inside the proxy, UPSTREAM a slot's address: the
-        network path requests will take."""
+        network path requests will take. Tried again every PROBE_EVERY seconds for up to
+        `within` seconds until it answers 200: one exec then sees a starting app come up the
+        moment it does, where an exec per try would see it a round trip and a Python start later."""
         proxy = self.get(app)
         if proxy is None:
             return None, "no proxy"
         if proxy.network_mode == "host" and self.engine.target.is_local:
-            return _probe_here(upstream, path)  # this host's network is the proxy's: no exec needed
-        code = (
-            "import sys, urllib.request as u\n"
-            "try:\n"
-            f"    q = u.Request('http://{upstream}:{APP_PORT}{path}', headers={{'Host': 'localhost'}})\n"
-            "    r = u.urlopen(q, timeout=3)\n"
-            "    print(r.status)\n"
-            "except u.HTTPError as e:\n"
-            "    print(e.code)\n"
-            "except Exception as e:\n"
-            "    print('error', e)\n"
-        )
-        exit_code, output = self.engine.exec(proxy.id, ["python3", "-c", code])
+            return _probe_here(upstream, path, within)  # this host's network is the proxy's: no exec needed
+        url = f"http://{upstream}:{APP_PORT}{path}"
+        exit_code, output = self.engine.exec(proxy.id, [*PYTHON, PROBE, url, str(within), str(PROBE_EVERY)])
         first = output.strip().split(maxsplit=1)
         if exit_code == 0 and first and first[0].isdigit():
             return int(first[0]), output.strip()
@@ -333,7 +332,7 @@ class Proxy:
         proxy = self.get(app)
         if proxy is None:
             raise DockerHelloError(f"The proxy of {app} is gone")
-        code, output = self.engine.exec(proxy.id, ["python3", "-c", _SWITCH, ROUTE_DIR, route_target(release, slot)])
+        code, output = self.engine.exec(proxy.id, [*PYTHON, SWITCH, ROUTE_DIR, route_target(release, slot)])
         if code != 0:
             raise DeployFailed(f"The proxy's route could not be switched: {output.strip()}")
 
@@ -344,35 +343,18 @@ class Proxy:
         return removed
 
 
-def _probe_here(upstream: str, path: str) -> tuple[int | None, str]:
-    connection = http.client.HTTPConnection(upstream, APP_PORT, timeout=3)
-    try:
-        connection.request("GET", path, headers={"Host": "localhost"})
-        status = connection.getresponse().status
-    except OSError as exc:
-        return None, f"error {exc}"
-    finally:
-        connection.close()
-    return status, str(status)
-
-
-# Run in the proxy as its user: `live` is renamed over (atomic), never rewritten in place. The
-# target before this switch is kept: a request may have read the link a moment ago and not
-# yet resolved its target.
-_SWITCH = """
-import os, sys
-root, target = sys.argv[1], sys.argv[2]
-link = os.path.join(root, 'live')
-os.makedirs(os.path.join(root, 'to', target), exist_ok=True)
-try:
-    previous = os.path.basename(os.readlink(link))
-except OSError:
-    previous = None
-if os.path.lexists(link + '.new'):
-    os.unlink(link + '.new')
-os.symlink(os.path.join('to', target), link + '.new')
-os.replace(link + '.new', link)
-for name in os.listdir(os.path.join(root, 'to')):
-    if name not in (target, previous):
-        os.rmdir(os.path.join(root, 'to', name))
-"""
+def _probe_here(upstream: str, path: str, within: float) -> tuple[int | None, str]:
+    deadline = time.monotonic() + within
+    while True:
+        connection = http.client.HTTPConnection(upstream, APP_PORT, timeout=3)
+        try:
+            connection.request("GET", path, headers={"Host": "localhost"})
+            status: int | None = connection.getresponse().status
+            answer = str(status)
+        except OSError as exc:
+            status, answer = None, f"error {exc}"
+        finally:
+            connection.close()
+        if status == 200 or time.monotonic() >= deadline:
+            return status, answer
+        time.sleep(PROBE_EVERY)

@@ -216,10 +216,11 @@ class FakeEngine:
         if argv[0] == "readlink":
             link = self.get_file(found.name, argv[1])
             return (0, link.decode() + "\n") if link is not None else (1, "")
-        if argv[0] == "python3" and "urlopen" in argv[2]:  # the health probe, from the proxy
+        code, args = (argv[argv.index("-c") + 1], argv[argv.index("-c") + 2 :]) if "-c" in argv else ("", [])
+        if argv[0] == "python3" and "urlopen" in code:  # the health probe, from the proxy
             return 0, f"{self.behaviour.answers}\n"
-        if argv[0] == "python3" and "os.replace" in argv[2]:  # the switch: argv ROOT TARGET
-            self.put_file(found.name, argv[3], "live", f"to/{argv[4]}", 10001)
+        if argv[0] == "python3" and "os.replace" in code:  # the switch: argv ROOT TARGET
+            self.put_file(found.name, args[0], "live", f"to/{args[1]}", 10001)
             self.switches += 1
             return 0, ""
         raise AssertionError(f"unexpected exec {argv}")

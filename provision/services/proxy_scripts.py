@@ -1,0 +1,50 @@
+"""What dockerhello runs inside the app's proxy container, with the proxy's own Python and
+the standard library only: the health probe of a release, and the switch of the live route."""
+
+from __future__ import annotations
+
+# The proxy's Python, started without site-packages or the environment (-I -S): the scripts
+# below need the standard library only, and each exec starts about 35 ms sooner.
+PYTHON = ("python3", "-I", "-S", "-c")
+PROBE_EVERY = 0.02
+
+# Run in the proxy: argv URL WITHIN EVERY. urllib follows redirects, as a browser does: an app
+# whose / redirects to a login page is up when that page answers.
+PROBE = """
+import sys, time, urllib.request as u
+url, within, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+deadline = time.monotonic() + within
+while True:
+    try:
+        answer = str(u.urlopen(u.Request(url, headers={'Host': 'localhost'}), timeout=3).status)
+    except u.HTTPError as e:
+        answer = str(e.code)
+    except Exception as e:
+        answer = 'error %s' % e
+    if answer == '200' or time.monotonic() >= deadline:
+        break
+    time.sleep(every)
+print(answer)
+"""
+
+
+# Run in the proxy as its user: `live` is renamed over (atomic), never rewritten in place. The
+# target before this switch is kept: a request may have read the link a moment ago and not
+# yet resolved its target.
+SWITCH = """
+import os, sys
+root, target = sys.argv[1], sys.argv[2]
+link = os.path.join(root, 'live')
+os.makedirs(os.path.join(root, 'to', target), exist_ok=True)
+try:
+    previous = os.path.basename(os.readlink(link))
+except OSError:
+    previous = None
+if os.path.lexists(link + '.new'):
+    os.unlink(link + '.new')
+os.symlink(os.path.join('to', target), link + '.new')
+os.replace(link + '.new', link)
+for name in os.listdir(os.path.join(root, 'to')):
+    if name not in (target, previous):
+        os.rmdir(os.path.join(root, 'to', name))
+"""
