@@ -106,18 +106,19 @@ class Deployer:
         options = self.for_target(options)
         store = self.store(project.app)
         with store.lock(options.wait_for_lock, self.console.info):
-            route = self.proxy.route(project.app)  # read once: no other deploy moves it under the lock
-            # A damaged key stops the deploy before the build, not after.
-            key = self.secret_key(project.app, self.proxy.routed_container(project.app, route))
+            self.secrets.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
             commit = self.git.commit(project.path)
             release = Release(new_release_id(commit), "", commit, now(), ReleaseState.BUILDING)
             release = replace(release, image=f"{project.app}:{release.id}")
-            # The record is written while the image builds: two round trips to the engine off
-            # a redeploy's critical path. Both finish before anything reads the record again.
-            with ThreadPoolExecutor(max_workers=1) as pool:
+            # While the image builds: the record is written, and the proxy's route read (once:
+            # no other deploy moves it under the lock), with the serving release, whose key the
+            # new one adopts. Both are round trips to the engine, and the route an exec, off a
+            # redeploy's critical path; both finish before anything reads them again.
+            with ThreadPoolExecutor(max_workers=2) as pool:
                 recorded = pool.submit(store.add, release)
+                routed = pool.submit(self._routed, project.app)
                 try:
                     built_on = self.builder.build(project, release.image, options.base_image)
                 except BaseException as exc:
@@ -125,7 +126,18 @@ class Deployer:
                     store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")
                     raise
                 recorded.result()
+                try:
+                    route, serving = routed.result()
+                except BaseException as exc:
+                    store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
+                    raise
+            key = self.secret_key(project.app, serving)
             return self._release(project.app, release, options, store, key, proxy_base=built_on, route=route)
+
+    def _routed(self, app: str) -> tuple[tuple[str, str] | None, ContainerInfo | None]:
+        """Where the proxy routes, and the release container it routes to."""
+        route = self.proxy.route(app)
+        return route, self.proxy.routed_container(app, route)
 
     def rollback(self, app: str, release_id: str | None, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
