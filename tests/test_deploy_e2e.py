@@ -10,6 +10,7 @@ import re
 import socket
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import docker
@@ -173,6 +174,48 @@ def test_a_container_that_never_gets_healthy_fails_with_the_health_output(
     assert result.exit_code == 4
     assert "Error: The container is unhealthy: database unreachable" in result.stderr
     assert app_containers(docker_client, app_name) == []
+
+
+def health_gated_project(directory: Path, base_image: str, image_tail: str) -> Path:
+    """An app whose HEALTHCHECK passes only once /tmp/up exists (3 s after start), and whose
+    Docker interval (60 s) is longer than the deploy may wait: only dockerhello's own runs
+    of the check can let it through."""
+    directory.mkdir()
+    (directory / "Dockerfile").write_text(
+        f"FROM {base_image}\n"
+        "HEALTHCHECK --interval=60s --timeout=2s --start-period=60s "
+        'CMD ["python3", "-c", "import os, sys; sys.exit(not os.path.exists(\'/tmp/up\'))"]\n'
+        'CMD ["python3", "-c", "import http.server as h, threading, time, pathlib; '
+        "threading.Timer(3, pathlib.Path('/tmp/up').touch).start(); "
+        "h.ThreadingHTTPServer(('', 8000), h.SimpleHTTPRequestHandler).serve_forever()\"]\n" + image_tail
+    )
+    return directory
+
+
+@pytest.mark.parametrize(
+    "image_tail",
+    ["", "RUN rm /usr/bin/sh /bin/sh 2>/dev/null; true\n"],
+    ids=["with-a-shell", "without-bin-sh"],
+)
+def test_the_switch_waits_for_the_image_health_check_to_pass(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path,
+    image_tail: str,
+) -> None:  # fmt: skip
+    project = health_gated_project(tmp_path / "slow", base_image, image_tail)
+    port = free_port()
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", f"127.0.0.1:{port}",
+                         "--health-timeout", "30")  # fmt: skip
+    returned = time.time()
+    assert result.exit_code == 0, result.stderr
+    assert get(port)[0] == 200
+    [container] = release_containers(docker_client, app_name)
+    # GET / answered at once; the check passed 3 s after the start, and the switch (which a
+    # first deploy returns right after) came after that.
+    started = datetime.fromisoformat(container.attrs["State"]["StartedAt"][:26] + "+00:00").timestamp()
+    assert 3 <= returned - started < 20
+    assert container.attrs["State"]["Health"]["Status"] == "starting"  # Docker has not run it yet
+    if image_tail:  # the image really has no shell: the check ran without one, once a try
+        assert container.exec_run(["/bin/sh", "-c", "true"]).exit_code == 126
 
 
 def test_a_build_error_shows_the_failing_step_and_runs_nothing(

@@ -3,8 +3,10 @@ GET / answers 200 from the proxy's side of the network, the path requests will t
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
@@ -17,6 +19,21 @@ POLL = 0.1
 # How long one probe keeps trying inside the proxy before the container's state is read again:
 # a release that exits at start is seen within this, one that comes up at once.
 PROBE_WINDOW = 1.0
+
+# Run by the release's own /bin/sh: the image's health check (the arguments after SECONDS),
+# tried again every CHECK_EVERY seconds until it passes, for SECONDS at most (whole seconds:
+# `date +%s` is what any image's date has). One exec then sees the app come up the moment it
+# does, as the probe does from the proxy's side, where an exec per try would see it an exec
+# (about 60 ms) later. The tries' output is dropped: only the exit code is a verdict.
+CHECK_EVERY = 0.02
+CHECK_UNTIL = (
+    'end=$(( $(date +%s) + $1 )); shift; until "$@" >/dev/null 2>&1; do '
+    f'[ "$(date +%s)" -lt "$end" ] || exit 1; sleep {CHECK_EVERY}; done'
+)
+# What the loop's exit codes mean: passed, or not within the window (an image without date
+# gets one try a window). Any other (126: the image has no /bin/sh) means the loop could not
+# run, and the check runs once, as it is.
+PASSED, NOT_YET = 0, 1
 
 
 def failure(container: ContainerInfo) -> str | None:
@@ -34,6 +51,12 @@ def ready_for_probe(container: ContainerInfo) -> bool:
     return container.health in (None, "healthy")
 
 
+def check_until(health_argv: tuple[str, ...], within: float) -> list[str]:
+    """The image's health check as one exec that tries it for about `within` seconds: the
+    window in whole seconds, plus one, since the first second may be nearly over."""
+    return ["/bin/sh", "-c", CHECK_UNTIL, "health-check", str(math.ceil(within) + 1), *health_argv]
+
+
 class HealthGate:
     def __init__(
         self,
@@ -49,19 +72,31 @@ class HealthGate:
         self.clock = clock
         self.sleep = sleep
 
-    def _checks_now(self, container: ContainerInfo) -> bool:
-        """The image's own health check, run now: Docker runs it only every --interval (5 s
-        for this repository, which would be most of a redeploy), and Engine 20.10 has no
-        --start-interval. Docker's verdict still counts: "unhealthy" fails the deploy."""
+    def _checks_now(self, container: ContainerInfo, within: float) -> bool:
+        """The image's own health check, run now and tried until it passes: Docker runs it
+        only every --interval (5 s for this repository, which would be most of a redeploy),
+        and Engine 20.10 has no --start-interval. Docker's verdict still counts: "unhealthy"
+        fails the deploy."""
         if container.health != "starting" or not container.health_argv:
             return False
-        code, _ = self.engine.exec(container.id, container.health_argv)
-        return code == 0
+        code, _ = self.engine.exec(container.id, check_until(container.health_argv, within))
+        if code not in (PASSED, NOT_YET):
+            code, _ = self.engine.exec(container.id, container.health_argv)
+        return code == PASSED
 
     def wait(self, app: str, name: str, address: str, timeout: float, path: str = "/") -> None:
         """Return once the release `name`, at `address`, is healthy and answers; else
         DeployFailed with why and its last log lines."""
         self.console.step(f"Waiting for {name} to be healthy (up to {timeout:.0f} s)")
+        checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-check")
+        try:
+            self._wait(app, name, address, timeout, path, checks)
+        finally:
+            # Not waited for: a deploy that fails or is interrupted removes the container,
+            # which ends a check still running in it.
+            checks.shutdown(wait=False, cancel_futures=True)
+
+    def _wait(self, app: str, name: str, address: str, timeout: float, path: str, checks: ThreadPoolExecutor) -> None:
         deadline = self.clock() + timeout
         answer = ""
         while True:
@@ -76,8 +111,11 @@ class HealthGate:
                 raise DeployFailed(why, hint=hint, details=self.engine.logs(container.id, LOG_LINES))
             if ready_for_probe(container) or container.health == "starting":
                 within = min(PROBE_WINDOW, max(0.0, deadline - self.clock()))
+                # The image's check in the release while the proxy probes: both wait for the
+                # same start of the app, so the second costs no time of its own.
+                checked: Future[bool] = checks.submit(self._checks_now, container, within)
                 status, answer = self.proxy.probe(app, address, path, within)
-                if status == 200 and (ready_for_probe(container) or self._checks_now(container)):
+                if status == 200 and (ready_for_probe(container) or checked.result()):
                     return
             if self.clock() > deadline:
                 raise DeployFailed(
