@@ -47,8 +47,12 @@ LISTEN_FILE = "listen.conf"
 LIVE_LINK = "live"
 NO_RELEASE = "none"
 # Gunicorn closes an idle kept-alive connection after start.sh's --keep-alive (75 s): nginx
-# must let go first (its default is 60 s), or it may send a request on a closing connection.
+# must let go first, or it may send a request on a closing connection. It lets go after 1 s
+# idle: a connection under load is never idle that long, and once a switch has taken the
+# traffic from a release, nginx has closed its connections before the drain (2 s) ends, so
+# that its Gunicorn stops at once, not after the 2 s it keeps open connections when stopping.
 UPSTREAM_KEEPALIVE = 16
+UPSTREAM_IDLE = "1s"
 # An nginx worker proxies a request in about a sixth of the CPU time Gunicorn spends serving it
 # (measured by bench/throughput.py), and every worker shares the engine's CPUs with the
 # release's: one worker per 4 CPUs leaves the rest to the app. On 2 CPUs, 1 worker served a
@@ -75,7 +79,8 @@ def slot_addresses(subnet: str) -> dict[str, str]:
 
 def slots_conf(subnet: str) -> str:
     return "".join(
-        f"upstream {slot} {{\n    server {address}:{APP_PORT};\n    keepalive {UPSTREAM_KEEPALIVE};\n}}\n"
+        f"upstream {slot} {{\n    server {address}:{APP_PORT};\n    keepalive {UPSTREAM_KEEPALIVE};\n"
+        f"    keepalive_timeout {UPSTREAM_IDLE};\n}}\n"
         for slot, address in slot_addresses(subnet).items()
     )
 

@@ -103,8 +103,10 @@ def test_a_first_deploy_creates_the_proxy_routes_to_the_release_and_records_it(w
     # The release is at the first slot's fixed address, which nginx's configuration names.
     assert engine.specs[f"{APP}-{release}"].ipv4_address == "172.30.0.253"
     slots = engine.get_file(APP, f"{ROUTE_DIR}/slots.conf")
-    assert (
-        slots is not None and "upstream blue {\n    server 172.30.0.253:8000;\n    keepalive 16;\n}" in slots.decode()
+    assert slots is not None
+    # Kept open while in use; closed after 1 s idle, so a retired release has none left to wait for.
+    assert "upstream blue {\n    server 172.30.0.253:8000;\n    keepalive 16;\n    keepalive_timeout 1s;\n}" in (
+        slots.decode()
     )
     assert world.routed() == release
     assert world.releases() == [f"{APP}-{release}"]
