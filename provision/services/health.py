@@ -112,10 +112,12 @@ class HealthGate:
             if ready_for_probe(container) or container.health == "starting":
                 within = min(PROBE_WINDOW, max(0.0, deadline - self.clock()))
                 # The image's check in the release while the proxy probes: both wait for the
-                # same start of the app, so the second costs no time of its own.
+                # same start of the app, so the second costs no time of its own. Both end
+                # before the next round: never more than one check runs in the release.
                 checked: Future[bool] = checks.submit(self._checks_now, container, within)
                 status, answer = self.proxy.probe(app, address, path, within)
-                if status == 200 and (ready_for_probe(container) or checked.result()):
+                passed = checked.result()
+                if status == 200 and (ready_for_probe(container) or passed):
                     return
             if self.clock() > deadline:
                 raise DeployFailed(
