@@ -12,6 +12,7 @@ LABEL_RELEASE = "dockerhello.release"  # the release id, on its container (its i
 LABEL_PROXY_BASE = "dockerhello.proxy-base"  # on a proxy image: the base it was built on
 LABEL_PUBLISH = "dockerhello.publish"  # on the proxy: the address it serves the app on
 LABEL_SLOTS = "dockerhello.slots"  # on the app's network and proxy: the slot layout (below)
+LABEL_PROXY_CONFIG = "dockerhello.proxy-config"  # on the proxy: a digest of the settings it was made with
 LABEL_HEALTH_PATH = "dockerhello.health-path"  # on a release: what its health gate asked for
 
 ROLE_PROXY = "proxy"
@@ -38,6 +39,11 @@ def release_name(app: str, release: str) -> str:
 
 def network_name(app: str) -> str:
     return f"dockerhello-{app}"
+
+
+def retiring_proxy_name(app: str) -> str:
+    """The old proxy's name while `proxy upgrade` replaces it: no release id has letters."""
+    return f"{proxy_name(app)}-proxy-retiring"
 
 
 def route_volume(app: str) -> str:

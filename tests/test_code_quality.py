@@ -36,6 +36,7 @@ def test_mypy_strict() -> None:
 DEPLOY_WING = [
     "provision.services.deploy", "provision.services.build", "provision.services.health",
     "provision.services.preflight", "provision.services.release_container", "provision.services.proxy",
+    "provision.services.proxy_layout", "provision.services.proxy_upgrade",
     "provision.services.operate", "provision.services.releases", "provision.services.plan",
     "provision.adapters.engine_model",
 ]  # fmt: skip

@@ -18,7 +18,7 @@ import docker
 import pytest
 from click.testing import Result
 
-from provision.services.proxy import slot_addresses
+from provision.services.proxy_layout import slot_addresses
 from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers
 
 pytestmark = pytest.mark.docker

@@ -95,4 +95,18 @@ def main() -> None:
 
 
 # Command groups register themselves on import; imported last so that they can use `cli`.
-from provision.cli import base, cluster, db, deploy, doctor, env, forward_port, init, machine, operate, run, up  # noqa: E402,F401
+from provision.cli import (  # noqa: E402,F401
+    base,
+    cluster,
+    db,
+    deploy,
+    doctor,
+    env,
+    forward_port,
+    init,
+    machine,
+    operate,
+    proxy,
+    run,
+    up,
+)

@@ -113,6 +113,8 @@ def status(app: App, app_name: str | None, path: Path, machine_name: str | None,
             ["Restarts", result.restarts], ["Uptime", uptime], ["URL", result.url or "-"]]  # fmt: skip
     if result.database:
         rows.append(["Database", result.database])
+    if result.proxy and result.proxy != "current":
+        rows.append(["Proxy", f"made by an earlier dockerhello: {result.proxy}"])
     app.console.result(table(["FIELD", "VALUE"], rows).split("\n", 1)[1])
 
 

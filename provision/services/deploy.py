@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from provision.adapters.engine import Engine
-from provision.adapters.engine_model import ContainerInfo
+from provision.adapters.engine_model import ContainerInfo, NetworkInfo
 from provision.adapters.host import Git
 from provision.console import Console
 from provision.engine import EngineTarget
@@ -40,9 +40,12 @@ from provision.services.one_off import OneOff
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
-from provision.services.proxy import Proxy, ProxySpec, other_slot, slot_of, uses_host_network
+from provision.services.proxy import Proxy, ProxySpec
+from provision.services.proxy_layout import old_layout, other_slot, slot_of, uses_host_network
+from provision.services.proxy_upgrade import ProxyUpgrade, ProxyUpgraded
 from provision.services.release_container import release_spec, secret_key_of, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, failure_reason, new_release_id, now
+from provision.validators import Publish
 
 __all__ = ["DeployOptions", "DeployResult", "Deployer"]
 
@@ -85,6 +88,7 @@ class Deployer:
         self.health = HealthGate(engine, self.proxy, console, clock, sleep)
         self.one_off = OneOff(engine, self.proxy, console)
         self.database = Database(engine, console, secrets, clock, sleep)
+        self.proxy_upgrade = ProxyUpgrade(engine, self.proxy, console, self._confirm_served_at, clock)
 
     def for_target(self, options: DeployOptions) -> DeployOptions:
         """Options adjusted to the engine. Inside a docker-machine VM the app listens on all
@@ -133,6 +137,11 @@ class Deployer:
                     raise
             key = self.secret_key(project.app, serving)
             return self._release(project.app, release, options, store, key, proxy_base=built_on, route=route)
+
+    def upgrade_proxy(self, app: str, wait_for_lock: bool = True) -> ProxyUpgraded:
+        """The app's proxy replaced by this dockerhello's, if it is an earlier one's."""
+        with self.store(app).lock(wait_for_lock, self.console.info):
+            return self.proxy_upgrade.upgrade(app)
 
     def _routed(self, app: str) -> tuple[tuple[str, str] | None, ContainerInfo | None]:
         """Where the proxy routes, and the release container it routes to."""
@@ -194,6 +203,8 @@ class Deployer:
         spec = ProxySpec(app, options.publish.host_ip, options.publish.host_port, base, host_network,
                          data=options.database != "none")  # fmt: skip
         routing = self.proxy.ensure(spec, options.bind_ip or options.publish.host_ip, route)
+        if proxy is not None and not old_layout(proxy, routing.network):
+            self._say_if_outdated(app, proxy, routing.network)
         name = release_name(app, release.id)
         slot = other_slot(routing.slot)
         address = routing.address(slot)
@@ -253,6 +264,20 @@ class Deployer:
         if running_base and self.engine.image(running_base) is not None:
             return running_base
         return release.image
+
+    def _say_if_outdated(self, app: str, proxy: ContainerInfo, network: NetworkInfo) -> None:
+        """A proxy is kept once made: a newer dockerhello's settings reach it only by
+        `proxy upgrade`, which costs a moment of downtime, so the deploy only says so."""
+        why = self.proxy.outdated(app, proxy, network)
+        if why is not None:
+            machine = f" --machine {self.target.machine}" if self.target.machine else ""
+            self.console.warn(
+                f"the proxy of {app} was made by an earlier dockerhello ({why}): "
+                f"`dockerhello proxy upgrade --app {app}{machine}` replaces it, with a moment of downtime"
+            )
+
+    def _confirm_served_at(self, app: str, release: str, publish: Publish) -> None:
+        self._confirm_served(app, release, DeployOptions(publish=publish))
 
     def _confirm_served(self, app: str, release: str, options: DeployOptions) -> None:
         """The published URL answers with the new release: the switch reached the user."""

@@ -10,9 +10,10 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.owned import LABEL_RELEASE, data_volume, database_volume, records_name, records_volume
+from provision.owned import LABEL_RELEASE, data_volume, database_volume, network_name, records_name, records_volume
 from provision.services.database import Database
-from provision.services.proxy import Proxy, published
+from provision.services.proxy import Proxy
+from provision.services.proxy_layout import old_layout, published
 from provision.services.releases import ReleaseState, ReleaseStore
 
 STOP_TIMEOUT = 30  # as a deploy gives a release: Gunicorn's graceful timeout is 25 s
@@ -32,6 +33,7 @@ class AppStatus:
     uptime_seconds: int | None
     url: str | None
     database: str | None = None  # the app's PostgreSQL: "APP-db running, healthy"; None without one
+    proxy: str | None = None  # "current", or how an earlier dockerhello's proxy differs; None without one
 
 
 def parse_time(text: str) -> datetime | None:
@@ -74,9 +76,10 @@ class Operator:
         database = (
             f"{server.name} {server.status}" + (f", {server.health}" if server.health else "") if server else None
         )
+        made = self._made_by(app, proxy) if proxy is not None else None
         if container is None:
             return AppStatus(app, self.target.host, self.target.machine, None, None, "not deployed", None, 0, None,
-                             None, url, database)  # fmt: skip
+                             None, url, database, made)  # fmt: skip
         started = parse_time(container.started_at)
         now = now or datetime.now(UTC)
         uptime = int((now - started).total_seconds()) if started and container.running else None
@@ -93,7 +96,16 @@ class Operator:
             uptime_seconds=uptime,
             url=url,
             database=database,
+            proxy=made,
         )
+
+    def _made_by(self, app: str, proxy: ContainerInfo) -> str:
+        """ "current" for a proxy this dockerhello would make; else how it differs."""
+        network = self.engine.network(network_name(app))
+        if network is None or old_layout(proxy, network):
+            return "it reloads nginx to switch; the next deploy replaces it"
+        why = self.proxy.outdated(app, proxy, network)
+        return f"{why}; `dockerhello proxy upgrade` replaces it" if why else "current"
 
     def logs(self, app: str, follow: bool, tail: int, access: bool = False) -> Iterator[str]:
         """The serving release's log; with `access`, the proxy's, where the access log is."""

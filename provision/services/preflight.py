@@ -10,7 +10,7 @@ from provision.adapters.engine_model import ContainerInfo, EngineInfo
 from provision.engine import EngineTarget
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import LABEL_PUBLISH, LABEL_ROLE, ROLE_PROXY
-from provision.services.proxy import published
+from provision.services.proxy_layout import published
 from provision.settings import Hardening
 from provision.validators import Publish
 

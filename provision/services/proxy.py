@@ -10,19 +10,20 @@ reload, so no client connection is closed and none of those kept open to the rel
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from provision.adapters.engine import Engine
-from provision.adapters.engine_model import ContainerInfo, ContainerSpec, EngineInfo, NetworkInfo, PortBinding
+from provision.adapters.engine_model import ContainerInfo, ContainerSpec, NetworkInfo, PortBinding
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import (
     APP_PORT,
     DATA_DIR,
     LABEL_APP,
+    LABEL_PROXY_BASE,
+    LABEL_PROXY_CONFIG,
     LABEL_PUBLISH,
     LABEL_RELEASE,
     LABEL_ROLE,
@@ -38,94 +39,22 @@ from provision.owned import (
     route_volume,
 )
 from provision.services.packaged_image import PackagedImage
+from provision.services.proxy_layout import (
+    LISTEN_FILE,
+    LIVE_LINK,
+    NO_RELEASE,
+    PROXY_UID,
+    SLOTS_FILE,
+    old_layout,
+    parse_route,
+    proxy_config,
+    published,
+    route_target,
+    slot_addresses,
+    slot_of,
+    uses_host_network,
+)
 from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PYTHON, SWITCH
-from provision.validators import Publish
-
-PROXY_UID = 10001
-SLOTS_FILE = "slots.conf"
-LISTEN_FILE = "listen.conf"
-LIVE_LINK = "live"
-NO_RELEASE = "none"
-# Gunicorn closes an idle kept-alive connection after start.sh's --keep-alive (75 s): nginx
-# must let go first, or it may send a request on a closing connection. It lets go after 1 s
-# idle: a connection under load is never idle that long, and once a switch has taken the
-# traffic from a release, nginx has closed its connections before the drain (2 s) ends, so
-# that its Gunicorn stops at once, not after the 2 s it keeps open connections when stopping.
-UPSTREAM_KEEPALIVE = 16
-UPSTREAM_IDLE = "1s"
-# An nginx worker proxies a request in about a sixth of the CPU time Gunicorn spends serving it
-# (measured by bench/throughput.py), and every worker shares the engine's CPUs with the
-# release's: one worker per 4 CPUs leaves the rest to the app. On 2 CPUs, 1 worker served a
-# median 2.5% more than `auto` (2) over 7 alternating pairs of rounds (-0.3% to +13%), with the
-# same p99: a small gain, but never a loss.
-CPUS_PER_NGINX_WORKER = 4
-
-
-def nginx_workers(cpus: int) -> int:
-    return max(1, cpus // CPUS_PER_NGINX_WORKER)
-
-
-def nginx_command(cpus: int) -> tuple[str, ...]:
-    return ("nginx", "-g", f"daemon off; worker_processes {nginx_workers(cpus)};")
-
-
-def slot_addresses(subnet: str) -> dict[str, str]:
-    """The slots' addresses: the last ones of the subnet, far from the engine's own picks,
-    which start at its beginning."""
-    network = ipaddress.ip_network(subnet, strict=False)
-    last = int(network.broadcast_address)
-    return {slot: str(ipaddress.ip_address(last - len(SLOTS) + index)) for index, slot in enumerate(SLOTS)}
-
-
-def slots_conf(subnet: str) -> str:
-    return "".join(
-        f"upstream {slot} {{\n    server {address}:{APP_PORT};\n    keepalive {UPSTREAM_KEEPALIVE};\n"
-        f"    keepalive_timeout {UPSTREAM_IDLE};\n}}\n"
-        for slot, address in slot_addresses(subnet).items()
-    )
-
-
-def route_target(release: str, slot: str) -> str:
-    return f"{release}.{slot}"
-
-
-def parse_route(link: str) -> tuple[str, str] | None:
-    """(release, slot) of the `live` link's target `to/RELEASE.SLOT`; None if it is not one."""
-    release, _, slot = link.strip().rpartition("/")[2].rpartition(".")
-    return (release, slot) if release and slot in SLOTS else None
-
-
-def slot_of(network: NetworkInfo, container: ContainerInfo) -> str | None:
-    """The slot `container` holds on `network`, by its address; None if none."""
-    address = container.addresses.get(network.name)
-    return next((slot for slot, ip in slot_addresses(network.subnet or "").items() if ip == address), None)
-
-
-def other_slot(slot: str | None) -> str:
-    """The slot a new release starts in: the one that is not live."""
-    return SLOTS[1] if slot == SLOTS[0] else SLOTS[0]
-
-
-def published(proxy: ContainerInfo) -> Publish:
-    """The address the proxy serves the app on: its label, else (a proxy of an earlier
-    dockerhello) its port binding."""
-    label = proxy.labels.get(LABEL_PUBLISH, "")
-    host_ip, _, port = label.rpartition(":")
-    if host_ip and port.isdigit():
-        return Publish(host_ip, int(port))
-    binding = next((b for b in proxy.port_bindings if b.container_port == f"{APP_PORT}/tcp"), None)
-    if binding is None:
-        return Publish("0.0.0.0", APP_PORT)
-    return Publish(binding.host_ip or "0.0.0.0", binding.host_port or APP_PORT)
-
-
-def uses_host_network(host_port: int, info: EngineInfo) -> bool:
-    """The proxy listens on the host's network itself, so that no request crosses Docker's
-    userland proxy (which copies every byte of a connection to a published port from this
-    host's loopback); except below port 1024, which nginx's unprivileged user cannot bind
-    there, and where the engine's host network is not the user's host."""
-    return host_port >= 1024 and info.host_network_is_host
-
 
 PROXY_IMAGE = PackagedImage("provision.proxy", ("Dockerfile", "nginx.conf"), "dockerhello/proxy", ROLE_PROXY,
                            "the proxy image", "nginx")  # fmt: skip
@@ -188,39 +117,21 @@ class Proxy:
         """The running proxy for `spec.app`, created (routing nowhere yet) if missing, and
         where it routes. `route`: where it routed when the caller read it under the app's
         deploy lock, which no other deploy moves it under; read again where not given, or
-        where the proxy is made, started or replaced here."""
-        image = self.ensure_image(spec.base_image)  # before any downtime a replacement costs
-        moved = self._replace_old_layout(spec.app)
-        network = self.network(spec.app)
+        where the proxy is made, started or replaced here. A proxy that runs is kept as it
+        is, even one an earlier dockerhello made (`outdated` says so; `proxy upgrade`)."""
         proxy = self.get(spec.app)
+        network = self.engine.network(network_name(spec.app))
+        legacy = old_layout(proxy, network)
+        if proxy is None or legacy:
+            self.ensure_image(spec.base_image)  # before any downtime a replacement costs
+        moved = self._replace_old_layout(spec.app, proxy, network) if legacy else None
+        if legacy or network is None:
+            proxy, network = self.get(spec.app), self.network(spec.app)
         known = route if proxy is not None and proxy.running and moved is None else None
         if proxy is None:
-            labels = {LABEL_SLOTS: ",".join(SLOTS), LABEL_PUBLISH: f"{bind_ip}:{spec.host_port}"}
-            container = self.engine.create(
-                ContainerSpec(
-                    image=image,
-                    name=proxy_name(spec.app),
-                    labels=app_labels(spec.app, ROLE_PROXY, **labels),
-                    network="host" if spec.host_network else network_name(spec.app),
-                    read_only=True,
-                    tmpfs={"/tmp": "rw,nosuid,size=16m"},
-                    cap_drop=("ALL",),
-                    no_new_privileges=True,
-                    memory=64 * 1024**2,
-                    publish=None if spec.host_network else PortBinding(f"{APP_PORT}/tcp", bind_ip, spec.host_port),
-                    volumes={route_volume(spec.app): ROUTE_DIR},
-                    read_only_volumes={data_volume(spec.app): DATA_DIR} if spec.data else {},
-                    command=nginx_command(self.engine.info().cpus),
-                )
-            )
-            assert network.subnet, "a network dockerhello created with a subnet"
-            self.engine.put_file(container, ROUTE_DIR, SLOTS_FILE, slots_conf(network.subnet), PROXY_UID)
-            listen = f"{bind_ip}:{spec.host_port}" if spec.host_network else str(APP_PORT)
-            self.engine.put_file(container, ROUTE_DIR, LISTEN_FILE, f"listen {listen};\n", PROXY_UID)
-            proxy = self.engine.container(container)
-            assert proxy is not None, "a container created a moment ago"
+            proxy = self.create(spec, bind_ip, network)
         if not proxy.running:
-            self._start(proxy, spec)
+            self.start(proxy, spec)
         route = known or (self.route(spec.app) if moved is None else None)
         if route is None:  # a new proxy answers 502 until the first switch; a moved release serves
             route = (moved or NO_RELEASE, SLOTS[0])
@@ -228,23 +139,72 @@ class Proxy:
         release, slot = route
         return Routing(network, None, None) if release == NO_RELEASE else Routing(network, release, slot)
 
+    def create(self, spec: ProxySpec, bind_ip: str, network: NetworkInfo) -> ContainerInfo:
+        """The proxy container, created and not started, its files written to the route
+        volume (which an existing proxy's nginx read when it started, and reads no more)."""
+        assert network.subnet, "a network dockerhello created with a subnet"
+        config = proxy_config(spec.host_network, bind_ip, spec.host_port, network.subnet, self.engine.info().cpus)
+        labels = {LABEL_SLOTS: ",".join(SLOTS), LABEL_PUBLISH: f"{bind_ip}:{spec.host_port}",
+                  LABEL_PROXY_CONFIG: config.digest()}  # fmt: skip
+        container = self.engine.create(
+            ContainerSpec(
+                image=self.ensure_image(spec.base_image),
+                name=proxy_name(spec.app),
+                labels=app_labels(spec.app, ROLE_PROXY, **labels),
+                network="host" if spec.host_network else network_name(spec.app),
+                read_only=True,
+                tmpfs={"/tmp": "rw,nosuid,size=16m"},
+                cap_drop=("ALL",),
+                no_new_privileges=True,
+                memory=64 * 1024**2,
+                publish=None if spec.host_network else PortBinding(f"{APP_PORT}/tcp", bind_ip, spec.host_port),
+                volumes={route_volume(spec.app): ROUTE_DIR},
+                read_only_volumes={data_volume(spec.app): DATA_DIR} if spec.data else {},
+                command=config.command,
+            )
+        )
+        self.engine.put_file(container, ROUTE_DIR, SLOTS_FILE, config.slots, PROXY_UID)
+        self.engine.put_file(container, ROUTE_DIR, LISTEN_FILE, config.listen, PROXY_UID)
+        proxy = self.engine.container(container)
+        assert proxy is not None, "a container created a moment ago"
+        return proxy
+
+    def as_made_now(self, app: str, proxy: ContainerInfo) -> tuple[ProxySpec, str]:
+        """The spec, and the address nginx binds, that this dockerhello would make the
+        running proxy with: the same published address, base image and data volume."""
+        publish = published(proxy)
+        image = self.engine.image(proxy.image_id)
+        base = image.labels.get(LABEL_PROXY_BASE) if image is not None else None
+        host_network = uses_host_network(publish.host_port, self.engine.info())
+        spec = ProxySpec(app, publish.host_ip, publish.host_port, base or None, host_network,
+                         data=data_volume(app) in proxy.mounts)  # fmt: skip
+        return spec, publish.host_ip
+
+    def outdated(self, app: str, proxy: ContainerInfo, network: NetworkInfo) -> str | None:
+        """How the running proxy differs from what this dockerhello makes; None if it does not."""
+        spec, bind_ip = self.as_made_now(app, proxy)
+        tag = self.image_tag(spec.base_image)
+        image = self.engine.image(proxy.image_id)
+        if image is None or tag not in image.tags:
+            running = next(iter(image.tags), proxy.image_id[:19]) if image is not None else proxy.image_id[:19]
+            return f"it runs the image {running}, not {tag}"
+        config = proxy_config(spec.host_network, bind_ip, spec.host_port, network.subnet or "", self.engine.info().cpus)
+        if proxy.labels.get(LABEL_PROXY_CONFIG) != config.digest():
+            return "its nginx settings differ from this dockerhello's"
+        return None
+
     def network(self, app: str) -> NetworkInfo:
         """The app's network, created with the slots' subnet if missing."""
         name = network_name(app)
         found = self.engine.network(name)
         return found or self.engine.create_network(name, {LABEL_APP: app, LABEL_SLOTS: ",".join(SLOTS)})
 
-    def _replace_old_layout(self, app: str) -> str | None:
+    def _replace_old_layout(self, app: str, proxy: ContainerInfo | None, network: NetworkInfo | None) -> str | None:
         """An app deployed by an earlier dockerhello has a proxy that reloads nginx to switch,
         on a network where no container can have a fixed address. Both are replaced, once: the
         serving release moves into the first slot, with a moment of downtime. Its release id,
         or None when there was nothing to replace."""
-        network = self.engine.network(network_name(app))
-        proxy = self.get(app)
         old_network = network is not None and LABEL_SLOTS not in network.labels
-        old_proxy = proxy is not None and LABEL_SLOTS not in proxy.labels
-        if not (old_network or old_proxy):
-            return None
         serving = self._legacy_serving(app, proxy) if proxy is not None and proxy.running else None
         releases = self.releases(app)
         if proxy is not None or releases:  # else: only a network a create left half-made
@@ -274,7 +234,8 @@ class Proxy:
         routed = line.split('"')[1] if line.count('"') >= 2 else None
         return next((c for c in self.releases(app) if c.running and c.labels.get(LABEL_RELEASE) == routed), None)
 
-    def _start(self, proxy: ContainerInfo, spec: ProxySpec) -> None:
+    def start(self, proxy: ContainerInfo, spec: ProxySpec) -> None:
+        """Start the proxy and wait until its nginx runs; a port taken is said as such."""
         try:
             self.engine.start(proxy.id)
         except DockerHelloError as exc:
@@ -287,7 +248,7 @@ class Proxy:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             current = self.engine.container(proxy.id)
-            if current is not None and current.running and self.engine.exec(proxy.id, ["nginx", "-t", "-q"])[0] == 0:
+            if current is not None and current.running and self._nginx_runs(proxy.id):
                 return
             if current is not None and current.exited:
                 break
@@ -299,6 +260,14 @@ class Proxy:
                 hint="Stop what listens there, or publish elsewhere with --publish, e.g. --publish 127.0.0.1:8001.",
             )
         raise DeployFailed("The proxy did not start", details=logs)
+
+    def _nginx_runs(self, proxy: str) -> bool:
+        """nginx -t passes in the proxy; False too when the exec finds the container gone,
+        as one whose nginx exits at start is, a moment after the engine said it runs."""
+        try:
+            return self.engine.exec(proxy, ["nginx", "-t", "-q"])[0] == 0
+        except DockerHelloError:
+            return False
 
     # -- routing -----------------------------------------------------------------------------
 

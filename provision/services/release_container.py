@@ -24,7 +24,7 @@ from provision.owned import (
     release_name,
 )
 from provision.services.plan import DeployOptions
-from provision.services.proxy import published
+from provision.services.proxy_layout import published
 from provision.settings import Hardening
 
 # Gunicorn's graceful timeout (25 s in start.sh) must fit inside this.

@@ -172,6 +172,22 @@ class FakeEngine:
             self._update(found.name, status="exited", running=False)
             self.calls.append(("stop", found.name))
 
+    def quit(self, container: str, signal: str, timeout: int) -> None:
+        found = self.container(container)
+        if found is not None:
+            self._update(found.name, status="exited", running=False)
+            self.calls.append(("quit", found.name, signal))
+
+    def rename(self, container: str, name: str) -> None:
+        found = self.container(container)
+        assert found is not None
+        if name in self.containers_:
+            raise NameTaken(f"The engine has a container named {name} already")
+        del self.containers_[found.name]
+        self.containers_[name] = replace(found, name=name)
+        self.specs[name] = self.specs.pop(found.name)
+        self.calls.append(("rename", found.name, name))
+
     def remove(self, container: str, force: bool = False) -> bool:
         found = self.container(container)
         if found is None:

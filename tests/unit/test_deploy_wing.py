@@ -23,7 +23,8 @@ from provision.secret_store import SecretStore
 from provision.services.deploy import Deployer
 from provision.services.operate import Operator, parse_time
 from provision.services.plan import DeployOptions
-from provision.services.proxy import Proxy, nginx_command, other_slot, parse_route, slot_addresses
+from provision.services.proxy import Proxy
+from provision.services.proxy_layout import nginx_command, other_slot, parse_route, slot_addresses
 from provision.services.releases import ReleaseState
 from provision.settings import DeploySettings
 from provision.validators import Publish

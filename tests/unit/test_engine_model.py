@@ -16,7 +16,7 @@ from provision.adapters.engine_model import (
     parse_info,
     parse_network,
 )
-from provision.services.proxy import published
+from provision.services.proxy_layout import published
 from provision.services.release_container import serving_options
 from provision.validators import Publish
 

@@ -12,6 +12,7 @@ import docker
 import docker.errors
 import docker.tls
 import docker.types
+import requests.exceptions
 
 from provision.adapters.engine.connection import connect
 from provision.adapters.engine.inside import InsideContainers
@@ -203,6 +204,25 @@ class Engine(InsideContainers, SwarmOperations):
             self.api.stop(container, timeout=timeout)
         except docker.errors.NotFound:
             return
+
+    @translated
+    def quit(self, container: str, signal: str, timeout: int) -> None:
+        """Send `signal` (a graceful one, as nginx's SIGQUIT) and wait up to `timeout` s for
+        the container to exit; then stop it, as `docker stop` does. Gone already: nothing."""
+        try:
+            self.api.kill(container, signal=signal)
+            self.api.wait(container, timeout=timeout)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if "is not running" not in str(exc):
+                raise
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # still running
+            self.api.stop(container, timeout=0)
+
+    @translated
+    def rename(self, container: str, name: str) -> None:
+        self.api.rename(container, name)
 
     @translated
     def remove(self, container: str, force: bool = False) -> bool:
