@@ -70,9 +70,9 @@ class ProxyUpgrade:
         route = self.proxy.route(app)
         kept = {name: self.engine.get_file(current.id, f"{ROUTE_DIR}/{name}") for name in KEPT_FILES}
         self.console.step(f"Replacing the proxy of {app}: {reason}")
-        self.engine.rename(current.id, retiring_proxy_name(app))
         made: ContainerInfo | None = None
         try:
+            self.engine.rename(current.id, retiring_proxy_name(app))
             made = self.proxy.create(spec, bind_ip, network)
             quit_at = self.clock()
             self.engine.quit(current.id, "SIGQUIT", QUIT_TIMEOUT)
@@ -115,6 +115,7 @@ class ProxyUpgrade:
         for name, content in kept.items():
             if content is not None:
                 self.engine.put_file(old.id, ROUTE_DIR, name, content, PROXY_UID)
-        self.engine.rename(old.id, proxy_name(app))
+        if (self.engine.container(old.id) or old).name != proxy_name(app):
+            self.engine.rename(old.id, proxy_name(app))
         if old.running:
             self.engine.start(old.id)
