@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from provision.adapters.engine import Engine
-from provision.adapters.engine_model import ContainerInfo, ContainerSpec, NetworkInfo, PortBinding
+from provision.adapters.engine_model import ContainerInfo, ContainerSpec, ImageInfo, NetworkInfo, PortBinding
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import (
@@ -82,6 +82,15 @@ class ProxySpec:
     data: bool = False  # the app has a data volume: its uploads are served from it
 
 
+@dataclass(frozen=True)
+class MadeNow:
+    """A running proxy as this dockerhello would make it, and the image it runs."""
+
+    spec: ProxySpec
+    bind_ip: str  # the address nginx binds, or the engine's port binding
+    running_image: ImageInfo | None
+
+
 class Proxy:
     def __init__(self, engine: Engine, console: Console, sleep: Callable[[float], None] = time.sleep) -> None:
         self.engine = engine
@@ -125,8 +134,10 @@ class Proxy:
         if proxy is None or legacy:
             self.ensure_image(spec.base_image)  # before any downtime a replacement costs
         moved = self._replace_old_layout(spec.app, proxy, network) if legacy else None
+        if legacy:  # removed, and its network if that was old too
+            proxy = self.get(spec.app)
         if legacy or network is None:
-            proxy, network = self.get(spec.app), self.network(spec.app)
+            network = self.network(spec.app)
         known = route if proxy is not None and proxy.running and moved is None else None
         if proxy is None:
             proxy = self.create(spec, bind_ip, network)
@@ -169,26 +180,27 @@ class Proxy:
         assert proxy is not None, "a container created a moment ago"
         return proxy
 
-    def as_made_now(self, app: str, proxy: ContainerInfo) -> tuple[ProxySpec, str]:
-        """The spec, and the address nginx binds, that this dockerhello would make the
-        running proxy with: the same published address, base image and data volume."""
+    def as_made_now(self, app: str, proxy: ContainerInfo) -> MadeNow:
+        """What this dockerhello would make the running proxy with: the same published
+        address, base image and data volume; and the image the proxy runs, read once."""
         publish = published(proxy)
         image = self.engine.image(proxy.image_id)
         base = image.labels.get(LABEL_PROXY_BASE) if image is not None else None
         host_network = uses_host_network(publish.host_port, self.engine.info())
         spec = ProxySpec(app, publish.host_ip, publish.host_port, base or None, host_network,
                          data=data_volume(app) in proxy.mounts)  # fmt: skip
-        return spec, publish.host_ip
+        return MadeNow(spec, publish.host_ip, image)
 
-    def outdated(self, app: str, proxy: ContainerInfo, network: NetworkInfo) -> str | None:
+    def outdated(self, app: str, proxy: ContainerInfo, network: NetworkInfo, made: MadeNow | None = None) -> str | None:
         """How the running proxy differs from what this dockerhello makes; None if it does not."""
-        spec, bind_ip = self.as_made_now(app, proxy)
+        made = made or self.as_made_now(app, proxy)
+        spec, image = made.spec, made.running_image
         tag = self.image_tag(spec.base_image)
-        image = self.engine.image(proxy.image_id)
         if image is None or tag not in image.tags:
             running = next(iter(image.tags), proxy.image_id[:19]) if image is not None else proxy.image_id[:19]
             return f"it runs the image {running}, not {tag}"
-        config = proxy_config(spec.host_network, bind_ip, spec.host_port, network.subnet or "", self.engine.info().cpus)
+        config = proxy_config(spec.host_network, made.bind_ip, spec.host_port, network.subnet or "",
+                              self.engine.info().cpus)  # fmt: skip
         if proxy.labels.get(LABEL_PROXY_CONFIG) != config.digest():
             return "its nginx settings differ from this dockerhello's"
         return None

@@ -61,9 +61,10 @@ class ProxyUpgrade:
     def upgrade(self, app: str) -> ProxyUpgraded:
         """Under the app's deploy lock (the caller's): no deploy switches meanwhile."""
         current, network = self._current(app)
-        spec, bind_ip = self.proxy.as_made_now(app, current)
+        made_now = self.proxy.as_made_now(app, current)
+        spec = made_now.spec
         image = self.proxy.image_tag(spec.base_image)
-        reason = self.proxy.outdated(app, current, network)
+        reason = self.proxy.outdated(app, current, network, made_now)
         if reason is None:
             return ProxyUpgraded(app, image, None)
         self.proxy.ensure_image(spec.base_image)  # built while the old proxy still serves
@@ -73,7 +74,7 @@ class ProxyUpgrade:
         made: ContainerInfo | None = None
         try:
             self.engine.rename(current.id, retiring_proxy_name(app))
-            made = self.proxy.create(spec, bind_ip, network)
+            made = self.proxy.create(spec, made_now.bind_ip, network)
             quit_at = self.clock()
             self.engine.quit(current.id, "SIGQUIT", QUIT_TIMEOUT)
             self.proxy.start(made, spec)

@@ -4,9 +4,7 @@ real engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -17,15 +15,6 @@ from tests.unit.test_deploy_wing import APP, World
 
 SLOTS = f"{ROUTE_DIR}/slots.conf"
 BASE = "python:3.12-slim"
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    stamps: Iterator[int] = iter(range(100000, 999999))
-    monkeypatch.setattr("provision.services.deploy.new_release_id", lambda commit: f"20261125-{next(stamps)}")
-    monkeypatch.setattr("provision.services.preflight.host_port_free", lambda publish: True)
-    monkeypatch.setattr("provision.services.deploy.host_port_free", lambda publish: True)
-    return World(tmp_path)
 
 
 def earlier_deploy(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
