@@ -22,6 +22,8 @@ from pathlib import Path
 
 import docker
 
+from tests import leftovers
+
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, timeout=30, capture_output=True)
@@ -40,10 +42,15 @@ class OwnEngine:
         self.host = f"tcp://{self.ADDRESS}:2375"
         self.log = self.root / "dockerd.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.leftover = leftovers.Leftover(name=self.netns, root=str(self.root), netns=(self.netns,),
+                                           links=(f"{self.veth}h",))  # fmt: skip
 
     def _network(self) -> None:
         if Path(f"/run/netns/{self.netns}").exists():
             return
+        # A killed run's namespace would hold ADDRESS too, and take its route.
+        leftovers.sweep()
+        leftovers.record(self.leftover)
         ip("netns", "add", self.netns)
         ip("link", "add", f"{self.veth}h", "type", "veth", "peer", "name", f"{self.veth}n")
         ip("link", "set", f"{self.veth}n", "netns", self.netns)
@@ -115,8 +122,4 @@ class OwnEngine:
 
     def close(self) -> None:
         self.stop()
-        # What dockerd left mounted under its roots must go before the directory can.
-        subprocess.run(["sh", "-c", f"grep -o ' {self.root}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l"],
-                       check=False, timeout=60)  # fmt: skip
-        shutil.rmtree(self.root, ignore_errors=True)
-        subprocess.run(["ip", "netns", "delete", self.netns], check=False, timeout=30, capture_output=True)
+        leftovers.tear_down(self.leftover)

@@ -30,6 +30,7 @@ import docker
 
 from provision.adapters.engine import connect
 from provision.engine import EngineTarget
+from tests import leftovers
 from tests.tls_endpoint import make_certs
 
 SUBNET_PREFIX = "192.168.77"
@@ -146,16 +147,32 @@ class SwarmCluster:
         self.bridge = f"{self.tag}br"
         self.nodes = [Node(self, index) for index in range(1, size + 1)]
         self.certs = make_certs(self.root / "certs", server_ips=tuple(n.address for n in self.nodes))
+        self.leftover = leftovers.Leftover(
+            name=self.tag,
+            root=str(self.root),
+            netns=tuple(node.netns for node in self.nodes),
+            links=(self.bridge,),
+            undo=tuple(tuple(argv) for argv in self._nat("-D")),
+        )
+
+    def _nat(self, action: str) -> list[list[str]]:
+        return [
+            ["iptables", "-t", "nat", action, "POSTROUTING", "-s", f"{SUBNET_PREFIX}.0/24", "!", "-o", self.bridge,
+             "-j", "MASQUERADE"],
+            # Docker's FORWARD policy is DROP: the bridge's traffic is let through both ways.
+            ["iptables", action, "FORWARD", "-i", self.bridge, "-j", "ACCEPT"],
+            ["iptables", action, "FORWARD", "-o", self.bridge, "-j", "ACCEPT"],
+        ]  # fmt: skip
 
     def start(self) -> None:
+        # A killed run's bridge would hold HOST_SIDE too, and take the subnet's route.
+        leftovers.sweep()
+        leftovers.record(self.leftover)
         run("ip", "link", "add", self.bridge, "type", "bridge")
         run("ip", "addr", "add", f"{HOST_SIDE}/24", "dev", self.bridge)
         run("ip", "link", "set", self.bridge, "up")
-        run("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", f"{SUBNET_PREFIX}.0/24", "!", "-o", self.bridge,
-            "-j", "MASQUERADE")  # fmt: skip
-        # Docker's FORWARD policy is DROP: the bridge's traffic is let through both ways.
-        run("iptables", "-I", "FORWARD", "-i", self.bridge, "-j", "ACCEPT")
-        run("iptables", "-I", "FORWARD", "-o", self.bridge, "-j", "ACCEPT")
+        for argv in self._nat("-I"):
+            run(*argv)
         for node in self.nodes:
             node.network()
             node.start()
@@ -164,14 +181,4 @@ class SwarmCluster:
         for node in self.nodes:
             with contextlib.suppress(Exception):
                 node.stop(timeout=30)
-        run("sh", "-c", f"pkill -KILL -f 'containerd-shim.*{self.root}' || true", check=False)
-        # What dockerd left mounted under its roots must go before the directory can.
-        run("sh", "-c", f"grep -o ' {self.root}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l", check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
-        for node in self.nodes:
-            run("ip", "netns", "delete", node.netns, check=False)
-        run("ip", "link", "delete", self.bridge, check=False)
-        run("iptables", "-t", "nat", "-D", "POSTROUTING", "-s", f"{SUBNET_PREFIX}.0/24", "!", "-o", self.bridge,
-            "-j", "MASQUERADE", check=False)  # fmt: skip
-        run("iptables", "-D", "FORWARD", "-i", self.bridge, "-j", "ACCEPT", check=False)
-        run("iptables", "-D", "FORWARD", "-o", self.bridge, "-j", "ACCEPT", check=False)
+        leftovers.tear_down(self.leftover)
