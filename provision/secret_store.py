@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -26,6 +27,13 @@ class SecretStore:
         else the one kept here, generated on first use and the same ever after, so that
         redeploys keep signed data valid."""
         return self._settled(self.path(app), running)
+
+    def check(self, app: str) -> None:
+        """Refuse a damaged secret before anything is made on the engine: reads what is kept
+        here and makes nothing, so a deploy that stops on it leaves no trace."""
+        for name in ("secret_key", DATABASE_PASSWORD):
+            with contextlib.suppress(FileNotFoundError):
+                self._read(self.path(app, name))
 
     def database_password(self, app: str, running: str | None = None) -> str:
         """The password of the app's PostgreSQL, settled like the key: the running server's,

@@ -8,6 +8,7 @@ engine (when one answers), and that no tool ran at all where the input is refuse
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
@@ -15,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 from click.testing import CliRunner, Result
 
 from provision.app import App
 from provision.cli import cli
+from provision.owned import RECORDS_IMAGE
 from tests.conftest import MachineWorld, make_world
 
 NOT_MACHINE = (
@@ -652,6 +655,11 @@ def test_bad_input(name: str, machines: MachineWorld, engine: Any, tmp_path: Pat
     case = CASES[name]
     if case.needs_engine and engine is None:
         pytest.skip("no Docker engine answers here (CI starts one)")
+    if case.needs_engine:
+        # As on an engine no deploy reached yet: the deploy lock imports this image, so a
+        # refusal that comes after taking the lock would leave it behind.
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine.images.remove(RECORDS_IMAGE)
     project = tmp_path / "project"
     project.mkdir()
     (project / "Dockerfile").write_text("FROM scratch\n")

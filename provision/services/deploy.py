@@ -109,8 +109,9 @@ class Deployer:
     def deploy(self, project: Project, options: DeployOptions) -> DeployResult:
         options = self.for_target(options)
         store = self.store(project.app)
+        self.secrets.check(project.app)  # a damaged key stops the deploy before the lock makes anything
         with store.lock(options.wait_for_lock, self.console.info):
-            self.secrets.secret_key(project.app)  # a damaged key stops the deploy before the build, not after
+            self.secrets.secret_key(project.app)  # made here, under the lock, and before the build
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
             commit = self.git.commit(project.path)
