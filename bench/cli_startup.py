@@ -30,7 +30,7 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21, help="runs of each command (at least 15)")
     runs = max(15, parser.parse_args().runs)
     dockerhello = shutil.which("dockerhello", path=str(VENV_BIN)) or shutil.which("dockerhello")

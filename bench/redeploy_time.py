@@ -86,7 +86,7 @@ def by_hand(project: Path, tag: str, name: str, port: int, key: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     app, key = f"bench-rd-{os.getpid()}", secrets.token_urlsafe(50)

@@ -105,7 +105,7 @@ def rest(limit: int = 2_000, timeout: float = 90) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds per setup, alternating (at least 5)")
     parser.add_argument("--seconds", type=int, default=8, help="seconds of load per round")
     parser.add_argument(
