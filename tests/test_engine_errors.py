@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from provision.adapters.engine.client import Engine
+from provision.engine import EngineTarget
 from tests.conftest import Dockerhello
 
 
@@ -24,6 +26,8 @@ class FakeEngine(BaseHTTPRequestHandler):
     """/_ping and /version as Engine 20.10 answers; everything else a 500 in the engine's form."""
 
     docker = True
+    info = False  # True: /info answers too, as Engine 20.10 does on a 2-CPU host
+    seen: list[str]  # the paths asked, in order (a list per server)
 
     def do_GET(self) -> None:
         self._answer()
@@ -39,12 +43,16 @@ class FakeEngine(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         path = self.path.split("?")[0]
+        self.seen.append(path)
         if not self.docker:
             self._send(404, b"<html><body><h1>404 Not Found</h1><p>nginx</p></body></html>", "text/html")
         elif path.endswith("/_ping"):
             self._send(200, b"OK", "text/plain")
         elif path.endswith("/version"):
             self._send(200, json.dumps({"ApiVersion": "1.41", "Version": "20.10.24"}).encode(), "application/json")
+        elif self.info and path.endswith("/info"):
+            facts = {"NCPU": 2, "MemTotal": 4 << 30, "OperatingSystem": "Debian GNU/Linux 13 (trixie)"}
+            self._send(200, json.dumps(facts).encode(), "application/json")
         else:
             body = json.dumps({"message": "write /var/lib/docker/tmp: no space left on device"}).encode()
             self._send(500, body, "application/json")
@@ -60,8 +68,8 @@ class FakeEngine(BaseHTTPRequestHandler):
         pass
 
 
-def serve(docker: bool) -> Iterator[str]:
-    handler = type("Handler", (FakeEngine,), {"docker": docker})
+def serve(docker: bool, info: bool = False, seen: list[str] | None = None) -> Iterator[str]:
+    handler = type("Handler", (FakeEngine,), {"docker": docker, "info": info, "seen": [] if seen is None else seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"tcp://127.0.0.1:{server.server_address[1]}"
@@ -148,3 +156,18 @@ def test_a_refused_resource_limit_says_which_option_to_change() -> None:
     assert error.message == f"The Docker engine at unix:///var/run/docker.sock refused the resource limits: {said}"
     assert error.hint is not None and error.hint.startswith("Change --memory or --cpus")
     assert error.exit_code is ExitCode.DEPLOY_FAILED
+
+
+def test_the_engine_version_is_asked_once() -> None:
+    """The API version negotiation's /version answer is also what info() reports: asking it
+    again would cost every command a round trip, over a machine's TLS one of the slower ones."""
+    seen: list[str] = []
+    server = serve(docker=True, info=True, seen=seen)
+    try:
+        engine = Engine.connect(EngineTarget(host=next(server)))
+        info = engine.info()
+        assert (info.version, info.api_version, info.cpus) == ("20.10.24", "1.41", 2)
+        engine.info()
+    finally:
+        next(server, None)  # shuts the server down
+    assert seen == ["/version", "/v1.41/info"]

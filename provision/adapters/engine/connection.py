@@ -4,6 +4,7 @@ negotiated and a machine's CA kept (below)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import docker
 import docker.errors
@@ -51,6 +52,15 @@ class _PinnedCAClient(docker.APIClient):
     verification exactly for users whose network makes them set those variables: behind a
     TLS-intercepting proxy. The machine's CA is the only one that can sign its engine.
     """
+
+    # The negotiation's /version answer, kept: it is also what `Engine.info()` reports, and
+    # asking again costs a round trip (over a machine's TLS, one of the slower ones).
+    _version_answer: dict[str, Any] | None = None
+
+    def version(self, api_version: bool = True) -> dict[str, Any]:
+        if self._version_answer is None:
+            self._version_answer = super().version(api_version=api_version)
+        return self._version_answer
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
