@@ -76,13 +76,16 @@ def watched_deploy(deploy: list[str], home: str, port: int, text: str, started: 
     return seen[0], returned
 
 
-def by_hand(project: Path, tag: str, name: str, port: int, key: str) -> None:
+def by_hand(project: Path, tag: str, name: str, port: int, key: str) -> str:
+    """The by-hand redeploy; returns the image built, which the next round's build leaves
+    untagged (the bench removes them all at the end, as `dockerhello down --images` does its own)."""
     docker = shutil.which("docker") or "docker"
-    subprocess.run([docker, "build", "-q", "--build-arg", f"BASE_IMAGE={BASE}", "-t", tag, str(project)],
-                   check=True, capture_output=True, timeout=600)  # fmt: skip
+    built = subprocess.run([docker, "build", "-q", "--build-arg", f"BASE_IMAGE={BASE}", "-t", tag, str(project)],
+                           check=True, capture_output=True, text=True, timeout=600)  # fmt: skip
     subprocess.run([docker, "rm", "-f", name], check=False, capture_output=True, timeout=60)
     subprocess.run([docker, "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000", "-e", f"SECRET_KEY={key}",
                     tag], check=True, capture_output=True, timeout=60)  # fmt: skip
+    return built.stdout.strip()
 
 
 def main() -> None:
@@ -95,12 +98,13 @@ def main() -> None:
     hand_port, port = free_port(), free_port()
     times: dict[str, list[float]] = {"by hand": [], "dockerhello": []}
     returns: dict[str, list[float]] = {"by hand": [], "dockerhello": []}
+    built: list[str] = []  # the by-hand images, one a round
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as home:
         project = copy_project(Path(tmp) / "project")
         deploy = ["deploy", str(project), "--app", app, "--publish", f"127.0.0.1:{port}", "--base-image", BASE]
         try:
             dockerhello(deploy, home)  # warm: the dependency layer is built, the proxy runs
-            by_hand(project, hand_tag, hand_name, hand_port, key)
+            built.append(by_hand(project, hand_tag, hand_name, hand_port, key))
             until_served(hand_port, "Hello, World!", time.monotonic())
             for number in range(args.rounds):
                 for label in ("by hand", "dockerhello"):
@@ -110,7 +114,7 @@ def main() -> None:
                     change(project, text)
                     started = time.monotonic()
                     if label == "by hand":
-                        by_hand(project, hand_tag, hand_name, hand_port, key)
+                        built.append(by_hand(project, hand_tag, hand_name, hand_port, key))
                         returned = time.monotonic() - started
                         took = until_served(hand_port, text, started)
                     else:
@@ -121,7 +125,7 @@ def main() -> None:
                           f"after {returned:5.2f} s", flush=True)  # fmt: skip
         finally:
             subprocess.run(["docker", "rm", "-f", hand_name], check=False, capture_output=True)
-            subprocess.run(["docker", "rmi", "-f", hand_tag], check=False, capture_output=True)
+            subprocess.run(["docker", "rmi", "-f", hand_tag, *built], check=False, capture_output=True)
             dockerhello(["down", "--app", app, "--images", "--path", str(project)], home)
     hand, ours = statistics.median(times["by hand"]), statistics.median(times["dockerhello"])
     print(f"\nby hand (docker build && docker rm -f && docker run)  {hand:6.2f} s (median of {args.rounds})")
