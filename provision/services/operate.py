@@ -140,7 +140,6 @@ class Operator:
             for image in self.engine.images(app):
                 if self.engine.remove_image(image.id, force=True):
                     removed.extend(image.tags)
-        if images:
             if self.engine.remove(records_name(app), force=True):
                 removed.append(records_name(app))
             self.engine.remove_volume(records_volume(app))
