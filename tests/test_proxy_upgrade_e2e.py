@@ -4,12 +4,14 @@ replaced by this dockerhello's, and the app keeps its release, its address and i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
 from docker.models.containers import Container
 
@@ -129,3 +131,45 @@ def test_proxy_upgrade_of_an_app_that_is_not_deployed_says_to_deploy(app: App) -
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {app.name} has no proxy on the Docker engine at unix://")
     assert "Hint: Deploy it with `dockerhello deploy`" in result.stderr
+
+
+def test_a_proxy_upgrade_whose_base_image_is_gone_names_it_and_leaves_the_proxy_serving(
+    dockerhello: Dockerhello, app_name: str, base_image: str, docker_client: docker.DockerClient,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # The app deployed on a base of its own name, which is then removed (as `docker image prune
+    # -a` or a clean-up would), and the proxy image with it: the upgrade must build on that base.
+    own_base = f"{app_name}-base:1"
+    docker_client.images.get(base_image).tag(own_base)
+    app = App(dockerhello, app_name, own_base)
+    serving = deployed_by_an_earlier_dockerhello(app, tmp_path, monkeypatch)
+    old = docker_client.containers.get(app.name)
+    proxy_image = old.image
+    assert proxy_image is not None and len(proxy_image.tags) == 1, proxy_image  # its own, built on own_base
+    docker_client.images.remove(own_base)
+    docker_client.images.remove(proxy_image.tags[0], force=True)  # untagged; the running proxy keeps it
+    try:
+        upgrade_cannot_build(app, own_base, old, serving, docker_client)
+    finally:
+        old.remove(force=True)
+        with contextlib.suppress(docker.errors.APIError):
+            docker_client.images.remove(old.attrs["Image"])  # left dangling, else
+
+
+def upgrade_cannot_build(
+    app: App, own_base: str, old: Container, serving: str, docker_client: docker.DockerClient
+) -> None:
+    result = app("proxy", "upgrade", "-y")
+    assert result.exit_code == 4, result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("Error: "))
+    assert error.startswith(
+        f"Error: The proxy image did not build: its base image {own_base} is not on the Docker engine at unix://"
+    ), result.stderr
+    assert ", and pulling it failed: " in error
+    assert result.stderr.splitlines()[-1] == (
+        f"Hint: Put {own_base} back on the engine (`docker pull {own_base}`, or, for an image `dockerhello base "
+        "build` made, build it again), then run the command again."
+    )
+    back = docker_client.containers.get(app.name)
+    assert (back.id, back.status) == (old.id, "running")  # nothing was replaced: the build comes first
+    assert fetch(app.port) == (200, b"Hello, World!", serving)

@@ -56,10 +56,23 @@ class PackagedImage:
         buildargs = {"BASE_IMAGE": base_image} if base_image else None
         for event in engine.build(tag, labels, buildargs, context=self.context()):
             if event.kind == "error":
-                raise DeployFailed(
-                    f"{self.what[0].upper()}{self.what[1:]} did not build: {event.text}",
-                    hint="It installs Debian's packages with apt from the base image: the engine needs to reach a "
-                    "Debian mirror, and the base image must be Debian-based.",
-                )
+                raise self._failure(engine, base_image, event.text)
             console.stream(event.text)
         return tag
+
+    def _failure(self, engine: Engine, base_image: str | None, said: str) -> DeployFailed:
+        what = f"{self.what[0].upper()}{self.what[1:]}"
+        if base_image and engine.image(base_image) is None:
+            # Removed since (a proxy upgrade builds on the base the running proxy was made on):
+            # the engine then tries a registry, and its words alone would blame the mirror.
+            return DeployFailed(
+                f"{what} did not build: its base image {base_image} is not on the {engine.target.describe()}, "
+                f"and pulling it failed: {said}",
+                hint=f"Put {base_image} back on the engine (`docker pull {base_image}`, or, for an image "
+                "`dockerhello base build` made, build it again), then run the command again.",
+            )
+        return DeployFailed(
+            f"{what} did not build: {said}",
+            hint="It installs Debian's packages with apt from the base image: the engine needs to reach a "
+            "Debian mirror, and the base image must be Debian-based.",
+        )
