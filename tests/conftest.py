@@ -113,9 +113,13 @@ def remove_app(client: docker.DockerClient, name: str) -> None:
             network.remove()
     children = [i for i in client.images.list(filters={"label": "dockerhello.proxy-base"})
                 if i.labels.get("dockerhello.proxy-base", "").startswith(f"{name}:")]  # fmt: skip
-    for image in [*children, *client.images.list(name=name)]:
+    for image in children:
         with suppress:
             client.images.remove(image.id or "", force=True)
+    # By tag: another app's tags of the same image (the same build) are not this app's to take.
+    for tag in [t for image in client.images.list(name=name) for t in image.tags if t.rpartition(":")[0] == name]:
+        with suppress:
+            client.images.remove(tag, force=True)
     for volume in client.volumes.list(filters={"name": name}):
         with suppress:
             volume.remove(force=True)

@@ -12,6 +12,8 @@ import sys
 import tarfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -19,7 +21,7 @@ import pytest
 from click.testing import Result
 
 from provision.services.proxy_layout import slot_addresses
-from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers
+from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers, remove_app
 
 pytestmark = pytest.mark.docker
 
@@ -235,6 +237,31 @@ def test_down_keeps_images_and_prune_says_what_it_freed(
     assert release_containers(docker_client, app.name) == []
     assert docker_client.images.list(name=app.name)  # images kept for a later deploy or rollback
     assert "nothing to remove" in ok(app("down")).stderr
+
+
+@pytest.fixture
+def other_app(dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str) -> Iterator[App]:
+    """A second app on the same engine, removed after the test as `app` is."""
+    name = f"dhtest-{uuid.uuid4().hex[:8]}"
+    yield App(dockerhello, name, base_image)
+    remove_app(docker_client, name)
+
+
+def test_down_images_of_one_app_leaves_another_built_from_the_same_source(
+    app: App, other_app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    project = variant(tmp_path, "v1", "Hello, World!")
+    ok(app.deploy(project))
+    ok(other_app.deploy(project))
+    [mine] = release_containers(docker_client, app.name)
+    [theirs] = release_containers(docker_client, other_app.name)
+    assert mine.attrs["Image"] == theirs.attrs["Image"]  # the same build: the engine made one image
+    _, _, serving = fetch(other_app.port)
+    ok(app("down", "--images"))
+    image = docker_client.images.get(theirs.attrs["Image"])
+    assert sorted(image.tags) == sorted([f"{other_app.name}:{serving}", f"{other_app.name}:latest"])
+    assert fetch(other_app.port) == (200, b"Hello, World!", serving)
+    assert docker_client.images.list(name=app.name) == []
 
 
 def test_secrets_appear_in_no_layer_config_or_output(

@@ -73,6 +73,11 @@ class ImageInfo:
     size: int
     layers: tuple[str, ...]
 
+    def tags_in(self, repository: str) -> tuple[str, ...]:
+        """Its tags REPOSITORY:TAG. Two apps that build the same thing get one image, tagged
+        by both: what one app removes is its own tags, never the image by its id."""
+        return tuple(tag for tag in self.tags if tag.rpartition(":")[0] == repository)
+
 
 @dataclass(frozen=True)
 class EngineInfo:

@@ -19,7 +19,7 @@ from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import LABEL_RELEASE, app_labels, network_name, records_name, records_volume
 from provision.services.cluster import LABEL_MACHINE, Cluster, Member
 from provision.services.engine_records import EngineRecords
-from provision.services.releases import ReleaseStore
+from provision.services.releases import ReleaseStore, remove_own_image
 
 SECRET_FILE = "secret_key"
 
@@ -203,7 +203,7 @@ class ClusterOperator:
         if images:
             for member in self.cluster.members(self.name, self.manager):
                 for image in member.engine.images(app):
-                    member.engine.remove_image(image.id, force=True)
+                    remove_own_image(member.engine, app, image)
             if self.engine.remove(records_name(app), force=True):
                 removed.append(records_name(app))
             self.engine.remove_volume(records_volume(app))

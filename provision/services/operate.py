@@ -14,7 +14,7 @@ from provision.owned import LABEL_RELEASE, data_volume, database_volume, network
 from provision.services.database import Database
 from provision.services.proxy import Proxy
 from provision.services.proxy_layout import old_layout, published
-from provision.services.releases import ReleaseState, ReleaseStore
+from provision.services.releases import ReleaseState, ReleaseStore, remove_own_image
 
 STOP_TIMEOUT = 30  # as a deploy gives a release: Gunicorn's graceful timeout is 25 s
 
@@ -138,8 +138,8 @@ class Operator:
             removed.append(data_volume(app))
         if images:
             for image in self.engine.images(app):
-                if self.engine.remove_image(image.id, force=True):
-                    removed.extend(image.tags)
+                remove_own_image(self.engine, app, image)
+                removed.extend(image.tags_in(app))
             if self.engine.remove(records_name(app), force=True):
                 removed.append(records_name(app))
             self.engine.remove_volume(records_volume(app))

@@ -19,6 +19,7 @@ from provision.errors import DockerHelloError
 
 if TYPE_CHECKING:
     from provision.adapters.engine import Engine
+    from provision.adapters.engine_model import ImageInfo
 
 
 class ReleaseState(StrEnum):
@@ -165,20 +166,21 @@ class ReleaseStore:
     def prune_images(self, engine: Engine, keep: int) -> tuple[list[str], int]:
         """Remove the app's release images that `images_to_keep` does not keep; what went and
         the bytes freed. An image the engine will not remove (a proxy is built on it) stays,
-        and is said."""
+        and is said; one another app's tags name too stays for that app, and frees nothing."""
         kept = self.images_to_keep(keep)
         removed: list[str] = []
         freed = 0
         for image in engine.images(self.app):
-            tags = [tag for tag in image.tags if not tag.endswith(":latest")]
+            tags = [tag for tag in image.tags_in(self.app) if not tag.endswith(":latest")]
             if not tags or any(tag in kept for tag in tags):
                 continue
             try:
-                if engine.remove_image(image.id, force=True):
-                    removed.extend(tags)
+                if remove_own_image(engine, self.app, image):
                     freed += image.size
             except DockerHelloError as exc:
                 self.warn(f"could not prune {', '.join(tags)}: {exc.message}")
+                continue
+            removed.extend(tags)
         return removed, freed
 
     def rollback_target(self, release_id: str | None, listing: str) -> Release:
@@ -205,6 +207,19 @@ class ReleaseStore:
                 hint=f"`dockerhello releases` lists them; the latest: {known}.",
             )
         return matches[0]
+
+
+def remove_own_image(engine: Engine, app: str, image: ImageInfo) -> bool:
+    """Remove the app's image, or, where another app's tags name it too (both built the same
+    thing, so the engine made one image), only the app's own tags. True if the image went.
+    Else by id, so that the engine refuses an image a proxy was built on (its parent), which
+    stays tagged, instead of untagging it: a proxy upgrade builds on that tag."""
+    own = image.tags_in(app)
+    if len(own) < len(image.tags):
+        for tag in own:
+            engine.remove_image(tag, force=True)
+        return False
+    return engine.remove_image(image.id, force=True)
 
 
 def now() -> str:

@@ -85,9 +85,15 @@ class FakeEngine:
         found = self.images_.get(reference)
         if found is None:
             return False
+        self.calls.append(("remove_image", reference))
+        if reference != found.id and len(found.tags) > 1:  # a tag of an image with others: only untagged
+            untagged = replace(found, tags=tuple(t for t in found.tags if t != reference))
+            del self.images_[reference]
+            for key in [k for k, v in self.images_.items() if v.id == found.id]:
+                self.images_[key] = untagged
+            return True
         for key in [k for k, v in self.images_.items() if v.id == found.id]:
             del self.images_[key]
-        self.calls.append(("remove_image", reference))
         return True
 
     def prune_dangling_images(self) -> tuple[list[str], int]:

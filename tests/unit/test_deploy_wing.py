@@ -375,6 +375,22 @@ def test_status_logs_down_and_prune(world: World) -> None:
     assert none.value.message == "shop is not deployed on the Docker engine at unix:///var/run/docker.sock"
 
 
+def test_prune_and_down_leave_another_apps_tags_of_the_same_image(world: World) -> None:
+    first, second, third = world.deploy(), world.deploy(), world.deploy()
+    # Another app built what the first and the last release are: the engine holds one image each.
+    world.engine.tag(f"shop:{first}", "shop-staging", "r1")
+    world.engine.tag(f"shop:{third}", "shop-staging", "r3")
+    ops = operator_of(world)
+    assert ops.prune(APP, keep=1) == ([f"shop:{first}"], 0)  # the image stays, so nothing is freed
+    staging = world.engine.image("shop-staging:r1")
+    assert staging is not None and staging.tags == ("shop-staging:r1",)
+    assert sorted(ops.down(APP, images=True)) == sorted(
+        [f"{APP}-{third}", APP, f"shop:{second}", f"shop:{third}", "shop:latest", "shop-records"]
+    )
+    assert world.engine.images(APP) == []
+    assert [i.tags for i in world.engine.images("shop-staging")] == [("shop-staging:r1",), ("shop-staging:r3",)]
+
+
 def test_parse_time_reads_dockers_nanoseconds() -> None:
     parsed = parse_time("2026-11-23T21:02:17.123456789Z")
     assert parsed is not None and parsed.isoformat() == "2026-11-23T21:02:17.123456+00:00"
