@@ -75,7 +75,7 @@ class ImageInfo:
 
     def tags_in(self, repository: str) -> tuple[str, ...]:
         """Its tags REPOSITORY:TAG. Two apps that build the same thing get one image, tagged
-        by both: what one app removes is its own tags, never the image by its id."""
+        by both: an app removes its own tags, and the image only when no other app tags it."""
         return tuple(tag for tag in self.tags if tag.rpartition(":")[0] == repository)
 
 
