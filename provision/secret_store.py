@@ -11,6 +11,7 @@ from provision.errors import DockerHelloError
 
 # What token_urlsafe writes; Django wants a long key, and one that a stray edit did not cut.
 KEY = r"[A-Za-z0-9_-]{32,}"
+SECRET_KEY = "secret_key"
 DATABASE_PASSWORD = "database_password"
 
 
@@ -18,7 +19,7 @@ class SecretStore:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
-    def path(self, app: str, name: str = "secret_key") -> Path:
+    def path(self, app: str, name: str = SECRET_KEY) -> Path:
         return self.state_dir / "apps" / app / name
 
     def secret_key(self, app: str, running: str | None = None) -> str:
@@ -31,7 +32,7 @@ class SecretStore:
     def check(self, app: str) -> None:
         """Refuse a damaged secret before anything is made on the engine: reads what is kept
         here and makes nothing, so a deploy that stops on it leaves no trace."""
-        for name in ("secret_key", DATABASE_PASSWORD):
+        for name in (SECRET_KEY, DATABASE_PASSWORD):
             with contextlib.suppress(FileNotFoundError):
                 self._read(self.path(app, name))
 

@@ -60,9 +60,11 @@ def tear_down(leftover: Leftover) -> None:
         for pid in _run("ip", "netns", "pids", netns).stdout.split():
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
-    _run("sh", "-c", f"pkill -KILL -f 'containerd-shim.*{leftover.root}' || true")
-    # What dockerd left mounted under its root must go before the directory can.
-    _run("sh", "-c", f"grep -o ' {leftover.root}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l")
+    _run("pkill", "-KILL", "-f", f"containerd-shim.*{leftover.root}")
+    # What dockerd left mounted under its root must go before the directory can, deepest first.
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if f"{m}/".startswith(f"{leftover.root}/")), reverse=True):
+        _run("umount", "-l", mount)
     shutil.rmtree(leftover.root, ignore_errors=True)
     for netns in leftover.netns:
         _run("ip", "netns", "delete", netns)

@@ -111,7 +111,6 @@ class Deployer:
         store = self.store(project.app)
         self.secrets.check(project.app)  # a damaged key stops the deploy before the lock makes anything
         with store.lock(options.wait_for_lock, self.console.info):
-            self.secrets.secret_key(project.app)  # made here, under the lock, and before the build
             self.preflight(project.app, options)
             check_limits(self.engine.info(), options.hardening, self.target.describe())
             commit = self.git.commit(project.path)
