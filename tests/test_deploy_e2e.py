@@ -16,6 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from provision.owned import ROUTE_DIR
 from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port, release_containers
 
 pytestmark = pytest.mark.docker
@@ -151,6 +152,8 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(
     result = dockerhello("deploy", str(good), "--app", app_name, "--publish", str(port), "--base-image", base_image)
     assert result.exit_code == 0, result.stderr
     [serving] = release_containers(docker_client, app_name)
+    route = docker_client.containers.get(app_name).exec_run(["readlink", f"{ROUTE_DIR}/live"]).output.decode().strip()
+    assert route.startswith(f"to/{serving.labels['dockerhello.release']}.")
     bad = crashing_project(tmp_path / "bad", base_image)
     result = dockerhello("deploy", str(bad), "--app", app_name, "--publish", str(port))
     assert result.exit_code == 4
@@ -158,6 +161,14 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(
     # Untouched: the same container, never stopped.
     [still] = release_containers(docker_client, app_name)
     assert (still.id, still.attrs["State"]["StartedAt"]) == (serving.id, serving.attrs["State"]["StartedAt"])
+    # The switch started in the proxy beside the failed release got no target: it ended, and
+    # only nginx runs there; the route is the one before.
+    proxy = docker_client.containers.get(app_name)
+    deadline = time.monotonic() + 5
+    while any("nginx" not in row[-1] for row in proxy.top()["Processes"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all("nginx" in row[-1] for row in proxy.top()["Processes"]), proxy.top()
+    assert proxy.exec_run(["readlink", f"{ROUTE_DIR}/live"]).output.decode().strip() == route
 
 
 def test_a_container_that_never_gets_healthy_fails_with_the_health_output(

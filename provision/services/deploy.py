@@ -225,13 +225,15 @@ class Deployer:
             self.console.step(f"Starting release {release.id} as container {name}")
             self.engine.create(to_run)
             created = True
-            try:
-                self.engine.start(name)
-            except DockerHelloError as exc:
-                raise DeployFailed(f"The container did not start: {exc.message}") from None
-            self.health.wait(app, name, address, options.health_timeout, options.health_path)
-            self.console.step(f"Switching {app} to release {release.id}")
-            self.proxy.switch(app, release.id, slot)
+            # Started beside the release, so that the switch is made the moment it is healthy.
+            with self.proxy.switch_ready(app, options.health_timeout) as switch:
+                try:
+                    self.engine.start(name)
+                except DockerHelloError as exc:
+                    raise DeployFailed(f"The container did not start: {exc.message}") from None
+                self.health.wait(app, name, address, options.health_timeout, options.health_path)
+                self.console.step(f"Switching {app} to release {release.id}")
+                switch.to(release.id, slot)
             self._confirm_served(app, release.id, options)
         except BaseException as exc:
             if created:

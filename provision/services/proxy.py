@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import http.client
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from provision.adapters.engine import Engine
+from provision.adapters.engine import Engine, HeldExec
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec, ImageInfo, NetworkInfo, PortBinding
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
@@ -55,6 +56,8 @@ from provision.services.proxy_layout import (
     uses_host_network,
 )
 from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PYTHON, SWITCH
+
+SWITCH_SLACK = 60.0
 
 PROXY_IMAGE = PackagedImage("provision.proxy", ("Dockerfile", "nginx.conf"), "dockerhello/proxy", ROLE_PROXY,
                            "the proxy image", "nginx")  # fmt: skip
@@ -315,18 +318,43 @@ class Proxy:
     def switch(self, app: str, release: str, slot: str) -> None:
         """Make `slot` live, serving `release`: in-flight requests finish where they are, the
         next ones, on connections already open too, go to `slot`."""
+        with self.switch_ready(app, within=0) as switch:
+            switch.to(release, slot)
+
+    @contextmanager
+    def switch_ready(self, app: str, within: float) -> Iterator[Switch]:
+        """A switch of the app's route, started in the proxy now and made by `to` within
+        `within` seconds: a deploy starts it beside the release, so that switching once the
+        release is healthy costs a write, not an exec. Left without `to` (a failure, Ctrl-C),
+        the route stays as it was."""
         proxy = self.get(app)
         if proxy is None:
             raise DockerHelloError(f"The proxy of {app} is gone")
-        code, output = self.engine.exec(proxy.id, [*PYTHON, SWITCH, ROUTE_DIR, route_target(release, slot)])
-        if code != 0:
-            raise DeployFailed(f"The proxy's route could not be switched: {output.strip()}")
+        # Slack for the round trips around the wait: the script's own limit only ends one
+        # that this process left running, should the engine not end its stdin.
+        held = self.engine.exec_held(proxy.id, [*PYTHON, SWITCH, ROUTE_DIR, str(within + SWITCH_SLACK)])
+        try:
+            yield Switch(held)
+        finally:
+            held.close()
 
     def remove(self, app: str) -> bool:
         removed = self.engine.remove(proxy_name(app), force=True)
         self.engine.remove_network(network_name(app))
         self.engine.remove_volume(route_volume(app))
         return removed
+
+
+class Switch:
+    """The proxy's switch script, started and waiting for its target (`Proxy.switch_ready`)."""
+
+    def __init__(self, held: HeldExec) -> None:
+        self.held = held
+
+    def to(self, release: str, slot: str) -> None:
+        code, output = self.held.finish(f"switch {route_target(release, slot)}\n")
+        if code != 0:
+            raise DeployFailed(f"The proxy's route could not be switched: {output.strip() or f'exit code {code}'}")
 
 
 def _probe_here(upstream: str, path: str, within: float) -> tuple[int | None, str]:

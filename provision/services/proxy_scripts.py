@@ -28,12 +28,19 @@ print(answer)
 """
 
 
-# Run in the proxy as its user: `live` is renamed over (atomic), never rewritten in place. The
-# target before this switch is kept: a request may have read the link a moment ago and not
-# yet resolved its target.
+# Run in the proxy as its user: argv ROOT WAIT, and the target on stdin as `switch TARGET`.
+# Started ahead, while the release comes up (a held exec), so that the switch itself is a
+# write: stdin ending before that line (the deploy failed, was stopped, or lost the engine),
+# or no line within WAIT seconds, changes nothing (exit 3). `live` is renamed over (atomic),
+# never rewritten in place. The target before this switch is kept: a request may have read
+# the link a moment ago and not yet resolved its target.
 SWITCH = """
-import os, sys
-root, target = sys.argv[1], sys.argv[2]
+import os, select, sys
+root, wait = sys.argv[1], float(sys.argv[2])
+words = sys.stdin.readline().split() if select.select([sys.stdin], [], [], wait)[0] else []
+if len(words) != 2 or words[0] != 'switch':
+    raise SystemExit(3)
+target = words[1]
 link = os.path.join(root, 'live')
 os.makedirs(os.path.join(root, 'to', target), exist_ok=True)
 try:

@@ -38,6 +38,30 @@ class Behaviour:
 
 
 @dataclass
+class FakeHeldExec:
+    """The proxy's switch script, started ahead: it switches when `finish` gives it its line,
+    as the script does, and changes nothing when closed without one."""
+
+    engine: FakeEngine
+    container: str
+    root: str
+    closed: bool = False
+
+    def finish(self, line: str) -> tuple[int, str]:
+        assert not self.closed, "a held exec finished after it was closed"
+        self.closed = True
+        words = line.split()
+        if len(words) != 2 or words[0] != "switch":
+            return 3, ""
+        self.engine.put_file(self.container, self.root, "live", f"to/{words[1]}", 10001)
+        self.engine.switches += 1
+        return 0, ""
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
 class FakeEngine:
     target: EngineTarget = field(default_factory=EngineTarget)
     info_: EngineInfo = field(default_factory=lambda: EngineInfo(2, 8 * 1024**3, "20.10.24", "1.41"))
@@ -51,6 +75,7 @@ class FakeEngine:
     behaviour: Behaviour = field(default_factory=Behaviour)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     switches: int = 0
+    held: list[FakeHeldExec] = field(default_factory=list)  # every held exec started, closed or not
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_image(self, tag: str, user: str = "", env: tuple[str, ...] = (), size: int = 1000) -> ImageInfo:
@@ -238,14 +263,18 @@ class FakeEngine:
         if argv[0] == "readlink":
             link = self.get_file(found.name, argv[1])
             return (0, link.decode() + "\n") if link is not None else (1, "")
-        code, args = (argv[argv.index("-c") + 1], argv[argv.index("-c") + 2 :]) if "-c" in argv else ("", [])
+        code = argv[argv.index("-c") + 1] if "-c" in argv else ""
         if argv[0] == "python3" and "urlopen" in code:  # the health probe, from the proxy
             return 0, f"{self.behaviour.answers}\n"
-        if argv[0] == "python3" and "os.replace" in code:  # the switch: argv ROOT TARGET
-            self.put_file(found.name, args[0], "live", f"to/{args[1]}", 10001)
-            self.switches += 1
-            return 0, ""
         raise AssertionError(f"unexpected exec {argv}")
+
+    def exec_held(self, container: str, argv: Sequence[str]) -> FakeHeldExec:
+        found = self.container(container)
+        assert found is not None and found.running, f"exec in a container that does not run: {container}"
+        assert argv[0] == "python3" and "os.replace" in argv[argv.index("-c") + 1], f"unexpected held exec {argv}"
+        held = FakeHeldExec(self, found.name, argv[argv.index("-c") + 2])  # the switch: argv ROOT WAIT
+        self.held.append(held)
+        return held
 
     def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
         found = self.container(container)

@@ -191,6 +191,8 @@ def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, beha
     assert raised.value.details == ("Starting Gunicorn with 5 workers",)
     assert world.releases() == [f"{APP}-{serving}"]
     assert world.routed() == serving
+    # The switch started beside the release was closed unsent: the route never moved.
+    assert world.engine.switches == 2 and [held.closed for held in world.engine.held] == [True, True, True]
     assert sorted(world.records().values()) == [ReleaseState.ACTIVE, ReleaseState.FAILED]
     assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
 
@@ -216,6 +218,7 @@ def test_ctrl_c_during_the_health_wait_removes_the_new_container(world: World) -
     with pytest.raises(KeyboardInterrupt):
         world.deploy()
     assert world.releases() == [f"{APP}-{serving}"]
+    assert world.routed() == serving and all(held.closed for held in world.engine.held)
     assert sorted(r.note for r in world.deployer.store(APP).load())[-1] == "interrupted"
 
 

@@ -7,5 +7,6 @@ dockerhello uses, and `translate` gives every SDK and transport error its meanin
 from provision.adapters.engine.client import Engine
 from provision.adapters.engine.connection import ClientFactory, connect
 from provision.adapters.engine.errors import is_engine_error, translate
+from provision.adapters.engine.inside import HeldExec
 
-__all__ = ["ClientFactory", "Engine", "connect", "is_engine_error", "translate"]
+__all__ = ["ClientFactory", "Engine", "HeldExec", "connect", "is_engine_error", "translate"]
