@@ -212,7 +212,7 @@ class Deployer:
         for container in self.proxy.releases(app):  # so is a release that holds the slot's address
             if slot_of(routing.network, container) == slot:
                 self.engine.remove(container.id, force=True)
-        created = False
+        created = sent = False
         try:
             image = self.engine.image(release.image)
             if image is None:
@@ -233,9 +233,14 @@ class Deployer:
                     raise DeployFailed(f"The container did not start: {exc.message}") from None
                 self.health.wait(app, name, address, options.health_timeout, options.health_path)
                 self.console.step(f"Switching {app} to release {release.id}")
+                sent = True  # from here the route may have moved, even if `to` does not return
                 switch.to(release.id, slot)
             self._confirm_served(app, release.id, options)
         except BaseException as exc:
+            if sent and routing.release and routing.slot and self.proxy.current_release(app) == release.id:
+                # Switched, and failed after (the published URL never served it, Ctrl-C): the
+                # previous release, which runs until it is retired, takes the route back.
+                self.proxy.switch(app, routing.release, routing.slot)
             if created:
                 self.engine.remove(name, force=True)
             if not rollback:

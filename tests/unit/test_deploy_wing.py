@@ -197,6 +197,16 @@ def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, beha
     assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
 
 
+def test_a_release_the_published_url_never_serves_gives_the_route_back_to_the_previous_one(world: World) -> None:
+    serving = world.deploy()
+    world.deployer.served_release = lambda host, port: serving  # the switch never reaches the user
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy()
+    assert raised.value.message.startswith("After the switch, 127.0.0.1:18000 serves release ")
+    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
+    assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
 def test_a_first_deploy_that_fails_leaves_nothing_behind(world: World) -> None:
     world.engine.behaviour = Behaviour(exit_code=1)
     with pytest.raises(DeployFailed):
