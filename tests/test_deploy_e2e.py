@@ -144,6 +144,13 @@ def test_an_app_that_exits_at_start_fails_with_its_log_and_leaves_no_container(
     assert docker_client.networks.list(names=[f"dockerhello-{app_name}"]) == []
 
 
+def live_route(client: docker.DockerClient, app: str) -> str:
+    """Where the app's proxy routes: its `live` link, `to/RELEASE.SLOT`."""
+    code, output = client.containers.get(app).exec_run(["readlink", f"{ROUTE_DIR}/live"])
+    assert code == 0 and isinstance(output, bytes), output
+    return output.decode().strip()
+
+
 def test_a_failed_deploy_leaves_the_previous_release_serving(
     dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
 ) -> None:
@@ -152,7 +159,7 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(
     result = dockerhello("deploy", str(good), "--app", app_name, "--publish", str(port), "--base-image", base_image)
     assert result.exit_code == 0, result.stderr
     [serving] = release_containers(docker_client, app_name)
-    route = docker_client.containers.get(app_name).exec_run(["readlink", f"{ROUTE_DIR}/live"]).output.decode().strip()
+    route = live_route(docker_client, app_name)
     assert route.startswith(f"to/{serving.labels['dockerhello.release']}.")
     bad = crashing_project(tmp_path / "bad", base_image)
     result = dockerhello("deploy", str(bad), "--app", app_name, "--publish", str(port))
@@ -168,7 +175,7 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(
     while any("nginx" not in row[-1] for row in proxy.top()["Processes"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all("nginx" in row[-1] for row in proxy.top()["Processes"]), proxy.top()
-    assert proxy.exec_run(["readlink", f"{ROUTE_DIR}/live"]).output.decode().strip() == route
+    assert live_route(docker_client, app_name) == route
 
 
 def test_a_container_that_never_gets_healthy_fails_with_the_health_output(
