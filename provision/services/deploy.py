@@ -8,11 +8,13 @@ The orchestrator of the five steps the README documents, each a unit of its own:
 3. run the release as container APP-RELEASE on the app's network, hardened, no port of
    its own (`release_container`);
 4. wait until Docker calls it healthy and GET / answers 200 from the proxy's side (`health`);
-5. point the proxy at it (nginx graceful reload, `proxy`), check the published URL answers
-   with the new release, let the old one drain, then stop and remove it, and prune images.
+5. point the proxy at it (its live link renamed over by a switch started beside the
+   release, no reload: `proxy`), check the published URL answers with the new release,
+   let the old one drain, then stop and remove it, and prune images.
 
 A failure at any step before 5 (build error, exit at start, unhealthy, timeout, Ctrl-C)
-removes the new container and leaves the proxy and the serving release untouched.
+removes the new container and leaves the proxy and the serving release untouched; one in
+step 5 before the old release is retired also gives the route back to it.
 """
 
 from __future__ import annotations
