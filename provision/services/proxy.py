@@ -291,8 +291,8 @@ class Proxy:
         proxy = self.get(app)
         if proxy is None or not proxy.running:
             return None
-        code, output = self.engine.exec(proxy.id, ["readlink", f"{ROUTE_DIR}/{LIVE_LINK}"])
-        return parse_route(output) if code == 0 else None
+        target = self.engine.link_target(proxy.id, f"{ROUTE_DIR}/{LIVE_LINK}")
+        return parse_route(target) if target is not None else None
 
     def current_release(self, app: str) -> str | None:
         route = self.route(app)

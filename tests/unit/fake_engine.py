@@ -260,9 +260,6 @@ class FakeEngine:
             return 0, ""
         if argv[0] == "pg_isready":  # the database, once started, accepts connections
             return 0, ""
-        if argv[0] == "readlink":
-            link = self.get_file(found.name, argv[1])
-            return (0, link.decode() + "\n") if link is not None else (1, "")
         code = argv[argv.index("-c") + 1] if "-c" in argv else ""
         if argv[0] == "python3" and "urlopen" in code:  # the health probe, from the proxy
             return 0, f"{self.behaviour.answers}\n"
@@ -292,6 +289,13 @@ class FakeEngine:
         volume = next((v for v, mount in (spec.volumes if spec else {}).items() if mount == directory), found.name)
         content = self.files.get((volume, path))
         return content.encode() if content is not None else None
+
+    def link_target(self, container: str, path: str) -> str | None:
+        """The link's target resolved as the engine does, from the directory it is in."""
+        found = self.container(container)
+        assert found is not None
+        link = self.get_file(found.name, path)
+        return f"{path.rpartition('/')[0]}/{link.decode()}" if link is not None else None
 
     def has_file(self, container: str, path: str) -> bool:
         found = self.container(container)
