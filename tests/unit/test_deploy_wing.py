@@ -25,7 +25,7 @@ from provision.services.operate import Operator, parse_time
 from provision.services.plan import DeployOptions
 from provision.services.proxy import Proxy
 from provision.services.proxy_layout import nginx_command, other_slot, parse_route, slot_addresses
-from provision.services.releases import ReleaseState
+from provision.services.releases import Release, ReleaseState, ReleaseStore
 from provision.settings import DeploySettings
 from provision.validators import Publish
 from tests.unit.fake_engine import Behaviour, FakeEngine
@@ -205,6 +205,21 @@ def test_a_release_the_published_url_never_serves_gives_the_route_back_to_the_pr
     assert raised.value.message.startswith("After the switch, 127.0.0.1:18000 serves release ")
     assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
     assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
+def test_a_record_that_cannot_be_written_stops_the_deploy_before_its_release_runs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serving = world.deploy()
+
+    def refused(store: ReleaseStore, release: Release) -> None:
+        raise DockerHelloError("The engine refused: no space left on device")
+
+    monkeypatch.setattr(ReleaseStore, "add", refused)  # written while the image builds
+    with pytest.raises(DockerHelloError, match="no space left on device"):
+        world.deploy()
+    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
+    assert world.engine.switches == 2 and len(world.engine.held) == 2  # the first deploy's two: nothing started since
 
 
 def test_a_first_deploy_that_fails_leaves_nothing_behind(world: World) -> None:
