@@ -13,6 +13,7 @@ import pytest
 
 from provision.adapters.engine import Engine
 from provision.engine import EngineTarget
+from provision.errors import DockerHelloError
 
 pytestmark = pytest.mark.docker
 
@@ -56,3 +57,15 @@ def test_a_held_exec_runs_when_given_its_line_and_ends_unchanged_when_closed(
     assert not any("read -r line" in row[-1] for row in box.top()["Processes"])
     assert box.exec_run(["test", "-e", "/tmp/went"]).exit_code == 1
     assert held.raw.fileno() == -1  # closed on this side too
+
+
+def test_a_held_command_that_does_not_end_fails_the_finish_in_time(
+    box: Any, docker_client: docker.DockerClient
+) -> None:
+    engine = Engine(docker_client, EngineTarget())
+    held = engine.exec_held(box.id, ["sh", "-c", "read -r line; exec sleep 30"])
+    started = time.monotonic()
+    with pytest.raises(DockerHelloError) as raised:
+        held.finish("go\n", timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert raised.value.message == f"The command given its input in container {box.id[:12]} did not end within 0.5 s"

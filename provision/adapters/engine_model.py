@@ -230,3 +230,15 @@ def parse_build_chunk(chunk: Mapping[str, Any]) -> BuildEvent | None:
     if "status" in chunk:
         return BuildEvent("status", f"{chunk['status']} {chunk.get('progress', '')}".rstrip() + "\n")
     return None
+
+
+def parse_exec_stream(data: bytes) -> str:
+    """What a command run without a terminal wrote, both streams in the order written, from
+    the engine's multiplexed stream: frames of an 8-byte header (the stream, 3 zero bytes,
+    the length, big-endian) and that many bytes. A frame cut short keeps what came of it."""
+    output, at = bytearray(), 0
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at + 4 : at + 8], "big")
+        output += data[at + 8 : at + 8 + length]
+        at += 8 + length
+    return output.decode("utf-8", errors="replace")

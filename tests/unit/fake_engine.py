@@ -47,7 +47,7 @@ class FakeHeldExec:
     root: str
     closed: bool = False
 
-    def finish(self, line: str) -> tuple[int, str]:
+    def finish(self, line: str, timeout: float = 30.0) -> tuple[int, str]:
         assert not self.closed, "a held exec finished after it was closed"
         self.closed = True
         words = line.split()

@@ -12,6 +12,7 @@ from provision.adapters.engine_model import (
     PortBinding,
     parse_build_chunk,
     parse_container,
+    parse_exec_stream,
     parse_image,
     parse_info,
     parse_network,
@@ -112,3 +113,11 @@ def test_the_apps_network_with_the_subnet_dockerhello_wrote_down() -> None:
     )
     assert network.labels["dockerhello.slots"] == "blue,green"
     assert parse_network({}).subnet is None  # a network with no IPAM config
+
+
+def test_an_exec_stream_is_read_as_the_commands_output_in_order() -> None:
+    # Recorded from `sh -c 'read l; echo out $l; echo err >&2'` given "go", Engine 20.10.
+    recorded = (DATA / "exec-stream.bin").read_bytes()
+    assert parse_exec_stream(recorded) == "out go\nerr\n"
+    assert parse_exec_stream(recorded[:-2]) == "out go\ner"  # cut short: what came of it
+    assert parse_exec_stream(b"") == ""

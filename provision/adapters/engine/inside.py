@@ -17,11 +17,15 @@ from typing import IO, Any
 
 import docker
 import docker.errors
-import docker.utils.socket
 import requests.exceptions
 
 from provision.adapters.engine.translated import translated
+from provision.adapters.engine_model import parse_exec_stream
 from provision.engine import EngineTarget
+from provision.errors import DockerHelloError
+
+# How long a held exec's command may go without output or its end, once given its line.
+FINISH_TIMEOUT = 30.0
 
 
 class HeldExec:
@@ -30,26 +34,38 @@ class HeldExec:
     stdin unwritten (as does this process ending, however it ends). A held exec answers in a
     write and a read, where a new one is a round trip and a process start (about 60 ms)."""
 
-    def __init__(self, api: docker.APIClient, target: EngineTarget, exec_id: str, sock: Any) -> None:
+    def __init__(self, api: docker.APIClient, target: EngineTarget, container: str, exec_id: str, sock: Any) -> None:
         self.api = api
         self.target = target
+        self.container = container
         self.exec_id = exec_id
         self.sock = sock  # docker-py's: a SocketIO over a local socket, a TLS socket over TCP
         self.raw: Any = getattr(sock, "_sock", sock)
 
-    def finish(self, line: str) -> tuple[int, str]:
+    def finish(self, line: str, timeout: float = FINISH_TIMEOUT) -> tuple[int, str]:
+        """Give the command `line`; its exit code and output once it ends, within `timeout`
+        seconds of each read (else DockerHelloError: it is left to its own end)."""
         try:
-            return self._finish(line)
+            return self._finish(line, timeout)
         finally:
             self.close()
 
     @translated
-    def _finish(self, line: str) -> tuple[int, str]:
+    def _finish(self, line: str, timeout: float) -> tuple[int, str]:
         with contextlib.suppress(OSError):  # the command ended before reading: its output and exit code say why
             self.raw.sendall(line.encode())
-        output = b"".join(data for _, data in docker.utils.socket.frames_iter(self.sock, tty=False))
+        self.raw.settimeout(timeout)
+        received = bytearray()
+        try:
+            while chunk := self.raw.recv(65536):
+                received += chunk
+        except TimeoutError:
+            raise DockerHelloError(
+                f"The command given its input in container {self.container[:12]} did not end within {timeout:g} s",
+                hint=f"`docker top {self.container[:12]}` shows whether it still runs.",
+            ) from None
         code = self.api.exec_inspect(self.exec_id).get("ExitCode")
-        return int(code or 0), output.decode("utf-8", errors="replace")
+        return int(code or 0), parse_exec_stream(bytes(received))
 
     def close(self) -> None:
         for closing in (lambda: self.raw.shutdown(socket.SHUT_RDWR), self.raw.close, self.sock.close):
@@ -95,7 +111,7 @@ class InsideContainers:
     def exec_held(self, container: str, argv: Sequence[str]) -> HeldExec:
         """Start `argv` in the container with its stdin open to this process (`HeldExec`)."""
         exec_id = self.api.exec_create(container, list(argv), stdin=True)["Id"]
-        return HeldExec(self.api, self.target, exec_id, self.api.exec_start(exec_id, socket=True))
+        return HeldExec(self.api, self.target, container, exec_id, self.api.exec_start(exec_id, socket=True))
 
     @translated
     def put_file(self, container: str, directory: str, name: str, content: str | bytes, uid: int) -> None:
