@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provision.adapters.engine import Engine, connect
+from provision.adapters.engine_model import parse_image
 from provision.adapters.host import Debootstrap
 from provision.app import App
 from provision.cli import cli
@@ -100,6 +102,16 @@ def dockerhello(tmp_path: Path) -> Dockerhello:
     return Dockerhello(environ=environ, state_dir=tmp_path / "state")
 
 
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, every: float = 1.0) -> None:
+    """Return once `condition()` holds; AssertionError naming `what` if it does not within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
 def remove_app(client: docker.DockerClient, name: str) -> None:
     """Everything of the app on the engine: containers (record and lock included), network,
     images (a proxy built on one of them first: it is that image's child), then volumes.
@@ -117,7 +129,7 @@ def remove_app(client: docker.DockerClient, name: str) -> None:
         with suppress:
             client.images.remove(image.id or "", force=True)
     # By tag: another app's tags of the same image (the same build) are not this app's to take.
-    for tag in [t for image in client.images.list(name=name) for t in image.tags if t.rpartition(":")[0] == name]:
+    for tag in [t for image in client.images.list(name=name) for t in parse_image(image.attrs).tags_in(name)]:
         with suppress:
             client.images.remove(tag, force=True)
     for volume in client.volumes.list(filters={"name": name}):

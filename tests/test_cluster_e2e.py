@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.conftest import REPO, Dockerhello, MachineWorld, copy_project, dockerhello_in, make_world
+from tests.conftest import REPO, Dockerhello, MachineWorld, copy_project, dockerhello_in, make_world, wait_for
 from tests.load import Load
 from tests.swarm_cluster import SwarmCluster
 
@@ -91,15 +91,6 @@ def replace_in_views(project: Path, old: str, new: str) -> None:
     views = project / "helloworld" / "views.py"
     assert old in views.read_text()
     views.write_text(views.read_text().replace(old, new))
-
-
-def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(1)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 def test_a_cluster_of_two_new_machines_and_a_generic_server(

@@ -17,7 +17,7 @@ import docker
 import pytest
 
 from provision.owned import ROUTE_DIR
-from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port, release_containers
+from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port, release_containers, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -171,10 +171,7 @@ def test_a_failed_deploy_leaves_the_previous_release_serving(
     # The switch started in the proxy beside the failed release got no target: it ended, and
     # only nginx runs there; the route is the one before.
     proxy = docker_client.containers.get(app_name)
-    deadline = time.monotonic() + 5
-    while any("nginx" not in row[-1] for row in proxy.top()["Processes"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert all("nginx" in row[-1] for row in proxy.top()["Processes"]), proxy.top()
+    wait_for(lambda: all("nginx" in row[-1] for row in proxy.top()["Processes"]), 5, "only nginx in the proxy", 0.1)
     assert live_route(docker_client, app_name) == route
 
 

@@ -14,6 +14,7 @@ import pytest
 from provision.adapters.engine import Engine
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -25,9 +26,7 @@ def box(docker_client: docker.DockerClient, base_image: str) -> Iterator[Any]:
         base_image, ["sh", "-c", "mkdir -p /tmp/to/r1.blue && ln -s to/r1.blue /tmp/live && touch /tmp/file && "
                      "exec sleep 300"], name=f"dhtest-inside-{uuid.uuid4().hex[:8]}", detach=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while container.exec_run(["test", "-e", "/tmp/file"]).exit_code != 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: container.exec_run(["test", "-e", "/tmp/file"]).exit_code == 0, 10, "the box's files", 0.05)
     yield container
     container.remove(force=True)
 
@@ -51,10 +50,7 @@ def test_a_held_exec_runs_when_given_its_line_and_ends_unchanged_when_closed(
     box.exec_run(["rm", "/tmp/went"])
     held = engine.exec_held(box.id, script)
     held.close()  # its stdin ends (`held` still referenced: the close does it): `read` fails, nothing is done
-    deadline = time.monotonic() + 5
-    while any("read -r line" in row[-1] for row in box.top()["Processes"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any("read -r line" in row[-1] for row in box.top()["Processes"])
+    wait_for(lambda: not any("read -r line" in row[-1] for row in box.top()["Processes"]), 5, "the command ended", 0.05)
     assert box.exec_run(["test", "-e", "/tmp/went"]).exit_code == 1
     assert held.raw.fileno() == -1  # closed on this side too
 

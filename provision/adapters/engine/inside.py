@@ -151,8 +151,9 @@ class InsideContainers:
             response.raise_for_status()
         except requests.exceptions.HTTPError as exc:
             docker.errors.create_api_error_from_http_exception(exc)  # raises the SDK's error, as its own calls do
-        stat = json.loads(base64.b64decode(response.headers.get("X-Docker-Container-Path-Stat", "") or "e30="))
-        return str(stat.get("linkTarget") or "") or None
+        header = response.headers.get("X-Docker-Container-Path-Stat")
+        target = json.loads(base64.b64decode(header)).get("linkTarget") if header else None
+        return str(target) if target else None  # a path that is not a link has an empty one
 
     @translated
     def has_file(self, container: str, path: str) -> bool:
