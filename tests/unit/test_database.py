@@ -13,7 +13,7 @@ from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import POSTGRES_DIR
 from provision.secret_store import SecretStore
 from provision.services.deploy import Deployer
-from tests.unit.test_deploy_wing import APP, World, operator_of
+from tests.unit.deploy_world import APP, World, operator_of
 
 DB = f"{APP}-db"
 

@@ -4,93 +4,23 @@ the sleeps injected. The end-to-end tests run the same code on the real engine."
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from provision.adapters.engine import Engine
 from provision.adapters.engine_model import BuildEvent, ContainerSpec, NetworkInfo, PortBinding, parse_info
-from provision.adapters.host import Git
-from provision.console import Console
 from provision.engine import EngineTarget
-from provision.errors import BaseImageUnavailable, BuildFailed, DeployFailed, DockerHelloError, ExitCode
+from provision.errors import BaseImageUnavailable, DeployFailed, DockerHelloError
 from provision.owned import ROUTE_DIR
-from provision.process import Runner
-from provision.project import Project
 from provision.secret_store import SecretStore
-from provision.services.deploy import Deployer
-from provision.services.operate import Operator, parse_time
+from provision.services.operate import parse_time
 from provision.services.plan import DeployOptions
-from provision.services.proxy import Proxy
 from provision.services.proxy_layout import nginx_command, other_slot, parse_route, slot_addresses
-from provision.services.releases import Release, ReleaseState, ReleaseStore
+from provision.services.releases import ReleaseState
 from provision.settings import DeploySettings
 from provision.validators import Publish
-from tests.unit.fake_engine import Behaviour, FakeEngine
-
-APP = "shop"
-ROUTE = f"{ROUTE_DIR}/live"
-
-
-class Clock:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-class World:
-    def __init__(self, tmp_path: Path, target: EngineTarget | None = None) -> None:
-        self.engine = FakeEngine(target or EngineTarget())
-        self.engine.add_image("python:3.12-slim")
-        self.err = io.StringIO()
-        self.console = Console(out=io.StringIO(), err=self.err)
-        self.clock = Clock()
-        self.state = tmp_path / "state"
-        self.project = Project(tmp_path / "project", APP)
-        self.project.path.mkdir()
-        self.deployer = Deployer(
-            self.engine, self.console, SecretStore(self.state), Git(Runner({"PATH": ""})),  # type: ignore[arg-type]
-            served_release=self.served, clock=self.clock, sleep=self.clock.sleep,
-        )  # fmt: skip
-
-    def served(self, host: str, port: int) -> str | None:
-        return self.routed()
-
-    def routed(self) -> str | None:
-        """The release the proxy's `live` link names, on its volume."""
-        link = self.engine.get_file(APP, ROUTE) if self.engine.container(APP) else None
-        route = parse_route(link.decode()) if link else None
-        return route[0] if route and route[0] != "none" else None
-
-    def deploy(self, **options: object) -> str:
-        return self.deployer.deploy(self.project, DeployOptions(publish=Publish("127.0.0.1", 18000), **options)).release  # type: ignore[arg-type]
-
-    def records(self) -> dict[str, ReleaseState]:
-        return {r.id: r.state for r in self.deployer.store(APP).load()}
-
-    def releases(self) -> list[str]:
-        return sorted(c.name for c in self.engine.containers({"dockerhello.role": "release"}))
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    # Release ids come from the time: two deploys in the same second get distinct ones here.
-    stamps: Iterator[int] = iter(range(100000, 999999))
-    monkeypatch.setattr("provision.services.deploy.new_release_id", lambda commit: f"20261125-{next(stamps)}")
-    monkeypatch.setattr("provision.services.preflight.host_port_free", lambda publish: True)
-    monkeypatch.setattr("provision.services.deploy.host_port_free", lambda publish: True)
-    return World(tmp_path)
+from tests.unit.deploy_world import APP, World, operator_of
 
 
 def test_a_first_deploy_creates_the_proxy_routes_to_the_release_and_records_it(world: World) -> None:
@@ -166,102 +96,6 @@ def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyo
     assert f"shop:{first}" not in world.engine.images_
     assert {f"shop:{second}", f"shop:{third}"} <= set(world.engine.images_)
     assert world.engine.switches == 4
-
-
-@pytest.mark.parametrize(
-    ("behaviour", "message"),
-    [
-        (Behaviour(exit_code=3), "The container exited at start (exit code 3)"),
-        (Behaviour(health="unhealthy"), "The container is unhealthy: curl: (7) Failed to connect"),
-        (Behaviour(health="starting", answers=503), "The container was not healthy after 20 s (health: starting; "
-                                                    "GET / answered: 503)"),
-        (Behaviour(health="starting"), "The container was not healthy after 20 s (health: starting; GET / "
-                                       "answered: 200)"),  # its HEALTHCHECK never passed
-        (Behaviour(health=None, answers=500), "The container was not healthy after 20 s (health: no HEALTHCHECK; "
-                                              "GET / answered: 500)"),
-    ],
-)  # fmt: skip
-def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, behaviour: Behaviour, message: str) -> None:
-    serving = world.deploy()
-    world.engine.behaviour = behaviour
-    with pytest.raises(DeployFailed) as raised:
-        world.deploy(health_timeout=20)
-    assert raised.value.message == message
-    assert raised.value.exit_code is ExitCode.DEPLOY_FAILED
-    assert raised.value.details == ("Starting Gunicorn with 5 workers",)
-    assert world.releases() == [f"{APP}-{serving}"]
-    assert world.routed() == serving
-    # The switch started beside the release was closed unsent: the route never moved.
-    assert world.engine.switches == 2 and [held.closed for held in world.engine.held] == [True, True, True]
-    assert sorted(world.records().values()) == [ReleaseState.ACTIVE, ReleaseState.FAILED]
-    assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
-
-
-def test_a_release_the_published_url_never_serves_gives_the_route_back_to_the_previous_one(world: World) -> None:
-    serving = world.deploy()
-    world.deployer.served_release = lambda host, port: serving  # the switch never reaches the user
-    with pytest.raises(DeployFailed) as raised:
-        world.deploy()
-    assert raised.value.message.startswith("After the switch, 127.0.0.1:18000 serves release ")
-    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
-    assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
-
-
-def test_a_record_that_cannot_be_written_stops_the_deploy_before_its_release_runs(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    serving = world.deploy()
-
-    def refused(store: ReleaseStore, release: Release) -> None:
-        raise DockerHelloError("The engine refused: no space left on device")
-
-    monkeypatch.setattr(ReleaseStore, "add", refused)  # written while the image builds
-    with pytest.raises(DockerHelloError, match="no space left on device"):
-        world.deploy()
-    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
-    assert world.engine.switches == 2 and len(world.engine.held) == 2  # the first deploy's two: nothing started since
-
-
-def test_a_first_deploy_that_fails_leaves_nothing_behind(world: World) -> None:
-    world.engine.behaviour = Behaviour(exit_code=1)
-    with pytest.raises(DeployFailed):
-        world.deploy()
-    # Only the record of what happened stays: a container never started, holding its volume.
-    assert [(c.name, c.running) for c in world.engine.containers()] == [("shop-records", False)]
-    assert world.engine.networks == {}
-    assert list(world.records().values()) == [ReleaseState.FAILED]
-
-
-def test_ctrl_c_during_the_health_wait_removes_the_new_container(world: World) -> None:
-    serving = world.deploy()
-    world.engine.behaviour = Behaviour(health="starting")
-
-    def interrupted(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    world.deployer.health.sleep = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        world.deploy()
-    assert world.releases() == [f"{APP}-{serving}"]
-    assert world.routed() == serving and all(held.closed for held in world.engine.held)
-    assert sorted(r.note for r in world.deployer.store(APP).load())[-1] == "interrupted"
-
-
-def test_a_failing_build_step_runs_nothing_and_is_recorded(world: World) -> None:
-    world.engine.build_script = [
-        BuildEvent("stream", "Step 1/2 : FROM python:3.12-slim\n"),
-        BuildEvent("stream", "Step 2/2 : RUN pip install nothing-such\n"),
-        BuildEvent("stream", "ERROR: No matching distribution found for nothing-such\n"),
-        BuildEvent("error", "The command '/bin/sh -c pip install nothing-such' returned a non-zero code: 1"),
-    ]
-    with pytest.raises(BuildFailed) as raised:
-        world.deploy()
-    assert raised.value.message == (
-        "The image did not build: The command '/bin/sh -c pip install nothing-such' returned a non-zero code: 1"
-    )
-    assert raised.value.details[-1] == "ERROR: No matching distribution found for nothing-such"
-    assert [c.name for c in world.engine.containers()] == ["shop-records"]
-    assert [state for state in world.records().values()] == [ReleaseState.FAILED]
 
 
 def test_a_default_base_that_cannot_be_pulled_gives_way_to_one_base_build_made(world: World) -> None:
@@ -372,13 +206,6 @@ def test_on_a_machine_the_app_listens_on_the_vms_interfaces_and_its_ip_is_an_all
 # -- day 2 ------------------------------------------------------------------------------------
 
 
-def operator_of(world: World) -> Operator:
-    engine: Engine = world.engine  # type: ignore[assignment]  # the fake stands in for the adapter
-    return Operator(
-        engine, engine.target, world.deployer.store(APP), Proxy(engine, world.console), world.deployer.database
-    )
-
-
 def test_status_logs_down_and_prune(world: World) -> None:
     first = world.deploy()
     second = world.deploy()
@@ -486,19 +313,6 @@ def test_a_migration_runs_in_a_one_off_container_of_the_new_release_before_it_st
     assert (migrate.restart, migrate.ipv4_address) == ("no", None)
     assert world.engine.container(f"{APP}-{release}-migrate") is None  # removed once it ended
     assert "No migrations to apply." in world.err.getvalue()
-
-
-def test_a_failing_migration_stops_the_deploy_and_the_serving_release_stays(world: World) -> None:
-    first = world.deploy(database="sqlite", migrate=True)
-    world.engine.behaviour.one_off_exit = 1
-    world.engine.behaviour.one_off_output = ("Applying shop.0002_broken...", "ValueError: no")
-    with pytest.raises(DeployFailed) as raised:
-        world.deploy(database="sqlite", migrate=True)
-    assert raised.value.message.startswith("The migration failed (exit code 1): release ")
-    assert raised.value.details[-1] == "ValueError: no"
-    assert world.routed() == first
-    assert world.releases() == [f"{APP}-{first}"]  # the new release never started; the one-off is gone
-    assert sorted(world.records().values(), key=str) == sorted([ReleaseState.ACTIVE, ReleaseState.FAILED], key=str)
 
 
 def test_no_database_means_no_volume_and_no_migration(world: World) -> None:

@@ -11,7 +11,7 @@ import pytest
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import LABEL_PROXY_BASE, ROUTE_DIR
 from provision.services.proxy import PROXY_IMAGE
-from tests.unit.test_deploy_wing import APP, World
+from tests.unit.deploy_world import APP, World
 
 SLOTS = f"{ROUTE_DIR}/slots.conf"
 BASE = "python:3.12-slim"

@@ -1,0 +1,122 @@
+"""A deploy that fails, at each step and in its cleanup, on the fake engine: the serving release
+keeps serving, the route stays or is given back, nothing is left half made, and the error the
+user sees is the release's own."""
+
+from __future__ import annotations
+
+import pytest
+
+from provision.adapters.engine_model import BuildEvent
+from provision.errors import BuildFailed, DeployFailed, DockerHelloError, ExitCode
+from provision.services.releases import Release, ReleaseState, ReleaseStore
+from tests.unit.deploy_world import APP, World
+from tests.unit.fake_engine import Behaviour
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        (Behaviour(exit_code=3), "The container exited at start (exit code 3)"),
+        (Behaviour(health="unhealthy"), "The container is unhealthy: curl: (7) Failed to connect"),
+        (Behaviour(health="starting", answers=503), "The container was not healthy after 20 s (health: starting; "
+                                                    "GET / answered: 503)"),
+        (Behaviour(health="starting"), "The container was not healthy after 20 s (health: starting; GET / "
+                                       "answered: 200)"),  # its HEALTHCHECK never passed
+        (Behaviour(health=None, answers=500), "The container was not healthy after 20 s (health: no HEALTHCHECK; "
+                                              "GET / answered: 500)"),
+    ],
+)  # fmt: skip
+def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, behaviour: Behaviour, message: str) -> None:
+    serving = world.deploy()
+    world.engine.behaviour = behaviour
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy(health_timeout=20)
+    assert raised.value.message == message
+    assert raised.value.exit_code is ExitCode.DEPLOY_FAILED
+    assert raised.value.details == ("Starting Gunicorn with 5 workers",)
+    assert world.releases() == [f"{APP}-{serving}"]
+    assert world.routed() == serving
+    # The switch started beside the release was closed unsent: the route never moved.
+    assert world.engine.switches == 2 and [held.closed for held in world.engine.held] == [True, True, True]
+    assert sorted(world.records().values()) == [ReleaseState.ACTIVE, ReleaseState.FAILED]
+    assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
+def test_a_release_the_published_url_never_serves_gives_the_route_back_to_the_previous_one(world: World) -> None:
+    serving = world.deploy()
+    world.deployer.served_release = lambda host, port: serving  # the switch never reaches the user
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy()
+    assert raised.value.message.startswith("After the switch, 127.0.0.1:18000 serves release ")
+    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
+    assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
+def test_a_record_that_cannot_be_written_stops_the_deploy_before_its_release_runs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serving = world.deploy()
+
+    def refused(store: ReleaseStore, release: Release) -> None:
+        raise DockerHelloError("The engine refused: no space left on device")
+
+    monkeypatch.setattr(ReleaseStore, "add", refused)  # written while the image builds
+    with pytest.raises(DockerHelloError, match="no space left on device"):
+        world.deploy()
+    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
+    assert world.engine.switches == 2 and len(world.engine.held) == 2  # the first deploy's two: nothing started since
+
+
+def test_a_first_deploy_that_fails_leaves_nothing_behind(world: World) -> None:
+    world.engine.behaviour = Behaviour(exit_code=1)
+    with pytest.raises(DeployFailed):
+        world.deploy()
+    # Only the record of what happened stays: a container never started, holding its volume.
+    assert [(c.name, c.running) for c in world.engine.containers()] == [("shop-records", False)]
+    assert world.engine.networks == {}
+    assert list(world.records().values()) == [ReleaseState.FAILED]
+
+
+def test_ctrl_c_during_the_health_wait_removes_the_new_container(world: World) -> None:
+    serving = world.deploy()
+    world.engine.behaviour = Behaviour(health="starting")
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    world.deployer.health.sleep = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        world.deploy()
+    assert world.releases() == [f"{APP}-{serving}"]
+    assert world.routed() == serving and all(held.closed for held in world.engine.held)
+    assert sorted(r.note for r in world.deployer.store(APP).load())[-1] == "interrupted"
+
+
+def test_a_failing_build_step_runs_nothing_and_is_recorded(world: World) -> None:
+    world.engine.build_script = [
+        BuildEvent("stream", "Step 1/2 : FROM python:3.12-slim\n"),
+        BuildEvent("stream", "Step 2/2 : RUN pip install nothing-such\n"),
+        BuildEvent("stream", "ERROR: No matching distribution found for nothing-such\n"),
+        BuildEvent("error", "The command '/bin/sh -c pip install nothing-such' returned a non-zero code: 1"),
+    ]
+    with pytest.raises(BuildFailed) as raised:
+        world.deploy()
+    assert raised.value.message == (
+        "The image did not build: The command '/bin/sh -c pip install nothing-such' returned a non-zero code: 1"
+    )
+    assert raised.value.details[-1] == "ERROR: No matching distribution found for nothing-such"
+    assert [c.name for c in world.engine.containers()] == ["shop-records"]
+    assert [state for state in world.records().values()] == [ReleaseState.FAILED]
+
+
+def test_a_failing_migration_stops_the_deploy_and_the_serving_release_stays(world: World) -> None:
+    first = world.deploy(database="sqlite", migrate=True)
+    world.engine.behaviour.one_off_exit = 1
+    world.engine.behaviour.one_off_output = ("Applying shop.0002_broken...", "ValueError: no")
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy(database="sqlite", migrate=True)
+    assert raised.value.message.startswith("The migration failed (exit code 1): release ")
+    assert raised.value.details[-1] == "ValueError: no"
+    assert world.routed() == first
+    assert world.releases() == [f"{APP}-{first}"]  # the new release never started; the one-off is gone
+    assert sorted(world.records().values(), key=str) == sorted([ReleaseState.ACTIVE, ReleaseState.FAILED], key=str)
