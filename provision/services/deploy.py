@@ -14,7 +14,8 @@ The orchestrator of the five steps the README documents, each a unit of its own:
 
 A failure at any step before 5 (build error, exit at start, unhealthy, timeout, Ctrl-C)
 removes the new container and leaves the proxy and the serving release untouched; one in
-step 5 before the old release is retired also gives the route back to it.
+step 5 before the old release is retired also gives the route back to it. The engine
+failing in that cleanup is said beside the release's own error, not in its place.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from provision.services.one_off import OneOff
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
 from provision.services.preflight import check_limits, check_port, host_port_free
-from provision.services.proxy import Proxy, ProxySpec
+from provision.services.proxy import Proxy, ProxySpec, Routing
 from provision.services.proxy_layout import old_layout, other_slot, slot_of, uses_host_network
 from provision.services.proxy_upgrade import ProxyUpgrade, ProxyUpgraded
 from provision.services.release_container import release_spec, secret_key_of, serving_options
@@ -239,25 +240,48 @@ class Deployer:
                 switch.to(release.id, slot)
             self._confirm_served(app, release.id, options)
         except BaseException as exc:
-            if sent and routing.release and routing.slot and self.proxy.current_release(app) == release.id:
-                # Switched, and failed after (the published URL never served it, Ctrl-C): the
-                # previous release, which runs until it is retired, takes the route back.
-                self.proxy.switch(app, routing.release, routing.slot)
-            if created:
-                self.engine.remove(name, force=True)
-            if not rollback:
-                store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
-            serving = self.proxy.current_release(app)
-            if serving:
-                self.console.info(f"Release {serving} is still serving; the failed container was removed.")
-            elif first:  # a first deploy that failed leaves nothing behind but the data
-                self.database.remove(app, volume=False)
-                self.proxy.remove(app)
+            try:
+                try:
+                    self._put_back(app, release, routing, sent=sent, created=created, first=first)
+                finally:
+                    if not rollback:
+                        store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
+            except DockerHelloError as undone:
+                # The failure the user must see is the release's; what could not be put back is
+                # said beside it, not in its place.
+                self.console.warn(
+                    f"putting things back after the failure failed too: {undone.message}; "
+                    f"`dockerhello status --app {app}` shows what runs"
+                )
             raise
         store.mark(release.id, ReleaseState.ACTIVE, "rolled back to" if rollback else "")
         self._retire_others(app, keep=name, drain=options.drain)
         store.prune_images(self.engine, options.keep)
         return DeployResult(app, release.id, release.image, app_url(self.target, options.publish.host_port))
+
+    def _put_back(self, app: str, release: Release, routing: Routing, *, sent: bool, created: bool,
+                  first: bool) -> None:  # fmt: skip
+        """Undo a release that failed: the route back to the previous release, the new container
+        removed (never while the route names it: that would be an outage), a first deploy's
+        proxy too."""
+        if sent and routing.release and routing.slot and self.proxy.current_release(app) == release.id:
+            # Switched, and failed after (the published URL never served it, Ctrl-C): the
+            # previous release, which runs until it is retired, takes the route back.
+            try:
+                self.proxy.switch(app, routing.release, routing.slot)
+            except DockerHelloError as exc:
+                raise DockerHelloError(
+                    f"the route could not be given back to release {routing.release} ({exc.message}), "
+                    f"so release {release.id} was left running and serving"
+                ) from None
+        if created:
+            self.engine.remove(release_name(app, release.id), force=True)
+        serving = self.proxy.current_release(app)
+        if serving:
+            self.console.info(f"Release {serving} is still serving; the failed container was removed.")
+        elif first:  # a first deploy that failed leaves nothing behind but the data
+            self.database.remove(app, volume=False)
+            self.proxy.remove(app)
 
     def _proxy_base(self, proxy: ContainerInfo | None, options: DeployOptions, release: Release,
                     built_on: str | None) -> str:  # fmt: skip

@@ -114,8 +114,13 @@ class EngineRecords:
                 sleep(0.5)
         try:
             yield
-        finally:
-            self.engine.remove(lock_name(self.app), force=True)
+        except BaseException:
+            # The deploy's own failure is the one to report. A lock the engine would not remove
+            # now is found stale by the next deploy: its process is gone.
+            with contextlib.suppress(DockerHelloError):
+                self.engine.remove(lock_name(self.app), force=True)
+            raise
+        self.engine.remove(lock_name(self.app), force=True)
 
     def _stale_or_holder(self) -> str | None:
         """Who holds the lock; None if it was stale (its deploy died) and is now removed."""

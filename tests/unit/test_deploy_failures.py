@@ -8,9 +8,10 @@ import pytest
 
 from provision.adapters.engine_model import BuildEvent
 from provision.errors import BuildFailed, DeployFailed, DockerHelloError, ExitCode
+from provision.services.proxy import Proxy
 from provision.services.releases import Release, ReleaseState, ReleaseStore
 from tests.unit.deploy_world import APP, World
-from tests.unit.fake_engine import Behaviour
+from tests.unit.fake_engine import Behaviour, FakeEngine
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,54 @@ def test_a_release_the_published_url_never_serves_gives_the_route_back_to_the_pr
     assert raised.value.message.startswith("After the switch, 127.0.0.1:18000 serves release ")
     assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
     assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
+def test_a_route_that_cannot_be_given_back_keeps_the_release_it_names(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serving = world.deploy()
+    world.deployer.served_release = lambda host, port: serving  # the switch never reaches the user
+    switched = Proxy.switch
+
+    def refused(proxy: Proxy, app: str, release: str, slot: str) -> None:
+        if release == serving:  # the way back
+            raise DockerHelloError("The engine refused: connection reset")
+        switched(proxy, app, release, slot)
+
+    monkeypatch.setattr(Proxy, "switch", refused)
+    with pytest.raises(DeployFailed) as raised:  # the release's failure, not the cleanup's
+        world.deploy()
+    assert raised.value.message.startswith("After the switch, 127.0.0.1:18000 serves release ")
+    new = world.routed()
+    assert new != serving and f"{APP}-{new}" in world.releases()  # not removed under the route
+    assert (
+        f"Warning: putting things back after the failure failed too: the route could not be given back to release "
+        f"{serving} (The engine refused: connection reset), so release {new} was left running and serving; "
+        f"`dockerhello status --app {APP}` shows what runs"
+    ) in world.err.getvalue()
+    assert world.records()[str(new)] is ReleaseState.FAILED
+
+
+def test_an_engine_failing_during_the_cleanup_leaves_the_releases_own_error(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serving = world.deploy()
+    world.engine.behaviour = Behaviour(exit_code=1)
+
+    removed = FakeEngine.remove
+
+    def gone(engine: FakeEngine, name: str, force: bool = False) -> bool:
+        if engine.container(name) is not None:  # the engine goes away once the release has run
+            raise DockerHelloError("Cannot reach the Docker engine")
+        return removed(engine, name, force)
+
+    monkeypatch.setattr(FakeEngine, "remove", gone)
+    with pytest.raises(DeployFailed, match=r"The container exited at start \(exit code 1\)"):
+        world.deploy()
+    assert "Warning: putting things back after the failure failed too: Cannot reach the Docker engine" in (
+        world.err.getvalue()
+    )
+    assert world.routed() == serving
 
 
 def test_a_record_that_cannot_be_written_stops_the_deploy_before_its_release_runs(
