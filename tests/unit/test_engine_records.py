@@ -87,3 +87,55 @@ def test_a_lock_left_by_a_deploy_that_died_is_taken_over() -> None:
     held_by(engine, "elsewhere", 1, since="2020-01-01T00:00:00Z")  # an hour old and more: stale too
     with EngineRecords(engine, "shop").lock(False, print):  # type: ignore[arg-type]
         pass
+
+
+class CountingBox(EngineRecords):
+    """The record on the engine in memory, counting its reads."""
+
+    def __init__(self, engine: FakeEngine, app: str) -> None:
+        super().__init__(engine, app)  # type: ignore[arg-type]
+        self.reads = 0
+
+    def read(self) -> bytes | None:
+        self.reads += 1
+        return super().read()
+
+
+def test_under_the_lock_the_record_is_read_once_and_again_by_the_next_holder() -> None:
+    engine = FakeEngine()
+    box = CountingBox(engine, "shop")
+    warnings: list[str] = []
+    store = ReleaseStore(box, "shop", warnings.append)
+    one, two = (Release(f"2026112{n}-120000", f"shop:2026112{n}-120000", None, "x", ReleaseState.BUILDING)
+                for n in (5, 6))  # fmt: skip
+    with store.lock(wait=False, on_wait=print):
+        store.add(one)
+        store.mark(one.id, ReleaseState.ACTIVE)
+        assert store.images_to_keep(5) == {one.image}
+    assert box.reads == 1  # mark and images_to_keep used what add read and wrote
+    other = ReleaseStore(EngineRecords(engine, "shop"), "shop", warnings.append)  # type: ignore[arg-type]
+    other.add(two)  # another host's deploy, after the lock was let go
+    with store.lock(wait=False, on_wait=print):
+        assert [r.id for r in store.load()] == [one.id, two.id]
+    assert [r.id for r in store.load()] == [one.id, two.id] and box.reads == 3  # unlocked: read each time
+
+
+def test_a_write_that_failed_is_read_again_not_taken_as_written() -> None:
+    engine = FakeEngine()
+    box = CountingBox(engine, "shop")
+    warnings: list[str] = []
+    store = ReleaseStore(box, "shop", warnings.append)
+    release = Release("20261125-120000", "shop:20261125-120000", None, "x", ReleaseState.BUILDING)
+    with store.lock(wait=False, on_wait=print):
+        store.add(release)
+        written = box.write
+
+        def lost(data: bytes) -> None:  # it landed, and the answer was lost
+            written(data)
+            raise DockerHelloError("Cannot reach the Docker engine")
+
+        box.write = lost  # type: ignore[method-assign]
+        with pytest.raises(DockerHelloError):
+            store.mark(release.id, ReleaseState.ACTIVE)
+        box.write = written  # type: ignore[method-assign]
+        assert [r.state for r in store.load()] == [ReleaseState.ACTIVE] and box.reads == 2
