@@ -556,6 +556,20 @@ CASES: dict[str, Case] = {
     "rollback health timeout": Case(
         ("rollback", "--health-timeout", "-3"), 2, usage("--health-timeout", f"'-3' {NOT_SECONDS}")
     ),
+    "rollback of an app not deployed": Case(
+        ("rollback",),
+        1,
+        "Error: project is not deployed on the Docker engine at unix:///var/run/docker.sock",
+        "Hint: `dockerhello deploy` deploys it.",
+        needs_engine=True,
+    ),
+    "db backup without a database": Case(
+        ("db", "backup"),
+        1,
+        "Error: project has no database running on the Docker engine at unix:///var/run/docker.sock",
+        'Hint: Set database = "postgres" in dockerhello.toml (or --db postgres) and deploy.',
+        needs_engine=True,
+    ),
     "logs tail negative": Case(("logs", "--tail", "-1"), 2, usage("--tail", "'-1' is not a whole number")),
     "logs tail words": Case(("logs", "--tail", "all"), 2, usage("--tail", "'all' is not a whole number")),
     "prune keep zero": Case(
@@ -675,7 +689,7 @@ def test_bad_input(name: str, machines: MachineWorld, engine: Any, tmp_path: Pat
 
     environ = {**machines.environ, "DOCKERHELLO_HOME": str(state)}
     environ.update({k: v.format(**places) for k, v in case.env.items() if k != "SECRET_KEY_FILE"})
-    before = (tree(machines.storage, Path(machines.environ["VBOX_USER_HOME"]), state), engine_state(engine))
+    before = (tree(machines.storage, Path(machines.environ["VBOX_USER_HOME"]), state, project), engine_state(engine))
     machines.forget_calls()
 
     result = run([arg.format(**places) for arg in case.argv], environ, project)
@@ -684,10 +698,11 @@ def test_bad_input(name: str, machines: MachineWorld, engine: Any, tmp_path: Pat
     assert "Traceback" not in result.output + result.stderr
     errors = [line for line in lines if line.startswith("Error: ")]
     assert errors == [case.error.format(**places)], result.stderr
+    assert [line for line in lines if line.startswith("==> ")] == []  # refused before any step began
     if case.hint is not None:
         assert lines[lines.index(errors[0]) + 1 :][-1] == case.hint.format(**places)
     assert result.exit_code == case.status, result.stderr
-    after = (tree(machines.storage, Path(machines.environ["VBOX_USER_HOME"]), state), engine_state(engine))
+    after = (tree(machines.storage, Path(machines.environ["VBOX_USER_HOME"]), state, project), engine_state(engine))
     assert after == before
     if not case.tools_may_run:
         assert machines.calls() == []

@@ -47,6 +47,7 @@ def backup(app: App, file: Path | None, app_name: str | None, path: Path, machin
 
     name = load_app_name(path, app_name)
     database = app.database(machine_name)
+    database.running(name)  # before a file is made or a step said: nothing to back up is said at once
     if file is not None and str(file) == "-":
         database.backup(name, sys.stdout.buffer)
         sys.stdout.buffer.flush()

@@ -163,7 +163,8 @@ class ClusterOperator:
         name = proxy_service(app) if access else web_service(app)
         service = self.engine.service(name)
         if service is None:
-            raise DockerHelloError(f"{app} is not deployed on the cluster {self.name}")
+            raise DockerHelloError(f"{app} is not deployed on the cluster {self.name}",
+                                   hint=f"Deploy it first: `dockerhello deploy --cluster {self.name}`.")  # fmt: skip
         machines = {node.id: node.labels.get(LABEL_MACHINE, node.hostname) for node in self.engine.nodes()}
         slots = {task.id: task.slot for task in self.engine.tasks(service.id)}
         for node_id, task_id, line in self.engine.service_logs(name, tail, follow):

@@ -170,7 +170,8 @@ class Deployer:
         """The run settings of the release that serves, read back from the engine."""
         proxy = self.proxy.get(app)
         if proxy is None:
-            raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}")
+            raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}",
+                                   hint="`dockerhello deploy` deploys it.")  # fmt: skip
         serving = self.proxy.serving(app)
         if serving is None:
             self.console.warn("no serving release to copy settings from: rolling back with the defaults")
