@@ -1,6 +1,7 @@
 """The project's files that dockerhello reads: its settings table (`dockerhello.toml`, else
-`[tool.dockerhello]` in `pyproject.toml`), checked against the settings `provision.settings`
-declares, and that module applies them under flags and DOCKERHELLO_* variables.
+`[tool.dockerhello]` in `pyproject.toml`), checked against the schema of settings that
+`provision.settings` declares and passes in; that module applies them under flags and
+DOCKERHELLO_* variables.
 
 Also the app's environment files (`KEY=VALUE` lines), whose values are secrets: they go to
 the container at run time and are never printed.
@@ -8,14 +9,24 @@ the container at run time and are never printed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provision import validators
 from provision.errors import DockerHelloError
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+class Setting(Protocol):
+    """What the file may hold for one setting, as the schema (`provision.settings`) declares."""
+
+    @property
+    def kinds(self) -> tuple[type, ...]: ...
+    @property
+    def allowed(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -28,7 +39,9 @@ class ProjectConfig:
         return f"{self.source}: {table}{key}"
 
 
-def load_config(project: Path) -> ProjectConfig:
+def load_config(project: Path, schema: Mapping[str, Setting]) -> ProjectConfig:
+    """The project's settings table, each key one `schema` declares and each value of a kind
+    it allows; the values' own rules are the flags', applied where they are merged."""
     dedicated = project / "dockerhello.toml"
     pyproject = project / "pyproject.toml"
     if dedicated.is_file():
@@ -44,13 +57,11 @@ def load_config(project: Path) -> ProjectConfig:
                 )
     else:
         return ProjectConfig(None, {})
-    from provision.settings import DECLARATIONS  # the schema; settings imports this module
-
     config = ProjectConfig(source, dict(table))
     for key, value in table.items():
-        declaration = DECLARATIONS.get(key)
+        declaration = schema.get(key)
         if declaration is None:
-            raise DockerHelloError(f"{config.where(key)}: unknown setting", hint=f"Allowed: {', '.join(DECLARATIONS)}.")
+            raise DockerHelloError(f"{config.where(key)}: unknown setting", hint=f"Allowed: {', '.join(schema)}.")
         # bool is an int in Python: keep true/false out of numeric settings.
         if not isinstance(value, declaration.kinds) or (isinstance(value, bool) and bool not in declaration.kinds):
             raise DockerHelloError(

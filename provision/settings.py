@@ -343,4 +343,4 @@ def _from_file(name: str, declaration: Declaration, config: ProjectConfig) -> An
 
 def load(project: Path, given: Mapping[str, Any]) -> DeploySettings:
     """The settings for the project at `project`: its file read, merged under `given`."""
-    return merge(given, load_config(project.resolve()))
+    return merge(given, load_config(project.resolve(), DECLARATIONS))

@@ -46,7 +46,7 @@ def test_dockerhello_toml_is_read_before_pyproject(tmp_path: Path) -> None:
 def test_unknown_key_names_the_file_and_what_is_allowed(tmp_path: Path) -> None:
     path = project(tmp_path, pyproject='[tool.dockerhello]\npubish = "8000"\n')
     with pytest.raises(DockerHelloError) as raised:
-        load_config(path)
+        load_config(path, deploy_settings.DECLARATIONS)
     assert raised.value.message == f"{path}/pyproject.toml: [tool.dockerhello] pubish: unknown setting"
     assert raised.value.hint is not None and raised.value.hint.startswith("Allowed: app, publish, base_image,")
 
@@ -64,7 +64,7 @@ def test_bad_values_name_the_file_the_key_and_what_is_allowed(
 ) -> None:
     path = project(tmp_path, dedicated=line + "\n")
     with pytest.raises(DockerHelloError) as raised:
-        load_config(path)
+        load_config(path, deploy_settings.DECLARATIONS)
     assert raised.value.message == f"{path}/dockerhello.toml: {message}"
     if hint:
         assert raised.value.hint == hint

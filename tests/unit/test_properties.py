@@ -25,6 +25,7 @@ from provision.config import load_config, parse_env_file
 from provision.errors import DockerHelloError
 from provision.services.build import expand_args, parse_arg_step
 from provision.services.releases import ReleaseState, parse_records
+from provision.settings import DECLARATIONS
 
 # Text as users and tools produce it, odd characters included: controls, newlines, NUL.
 TEXT = st.text(st.characters(codec="utf-8"), max_size=80) | st.sampled_from(
@@ -194,7 +195,7 @@ def test_a_configuration_file_parses_or_is_one_dockerhello_error(content: bytes,
     with tempfile.TemporaryDirectory() as directory:
         (Path(directory) / name).write_bytes(content)
         try:
-            load_config(Path(directory))
+            load_config(Path(directory), DECLARATIONS)
         except DockerHelloError as exc:
             assert exc.message.startswith(str(Path(directory) / name))
 
