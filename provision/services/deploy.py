@@ -244,7 +244,7 @@ class Deployer:
             try:
                 try:
                     self._put_back(app, release, routing, sent=sent, created=created, first=first)
-                finally:
+                finally:  # the record says it failed, whatever else could be put back
                     if not rollback:
                         store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
             except DockerHelloError as undone:
@@ -265,7 +265,8 @@ class Deployer:
         """Undo a release that failed: the route back to the previous release, the new container
         removed (never while the route names it: that would be an outage), a first deploy's
         proxy too."""
-        if sent and routing.release and routing.slot and self.proxy.current_release(app) == release.id:
+        serving = self.proxy.current_release(app)
+        if sent and routing.release and routing.slot and serving == release.id:
             # Switched, and failed after (the published URL never served it, Ctrl-C): the
             # previous release, which runs until it is retired, takes the route back.
             try:
@@ -275,9 +276,9 @@ class Deployer:
                     f"the route could not be given back to release {routing.release} ({exc.message}), "
                     f"so release {release.id} was left running and serving"
                 ) from None
+            serving = routing.release
         if created:
             self.engine.remove(release_name(app, release.id), force=True)
-        serving = self.proxy.current_release(app)
         if serving:
             self.console.info(f"Release {serving} is still serving; the failed container was removed.")
         elif first:  # a first deploy that failed leaves nothing behind but the data

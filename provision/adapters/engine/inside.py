@@ -36,7 +36,7 @@ class HeldExec:
 
     def __init__(self, api: docker.APIClient, target: EngineTarget, container: str, exec_id: str, sock: Any) -> None:
         self.api = api
-        self.target = target
+        self.target = target  # `translated` names the engine in the errors of `_finish`
         self.container = container
         self.exec_id = exec_id
         self.sock = sock  # docker-py's: a SocketIO over a local socket, a TLS socket over TCP
