@@ -247,12 +247,13 @@ class Deployer:
                 finally:  # the record says it failed, whatever else could be put back
                     if not rollback:
                         store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))
-            except DockerHelloError as undone:
+            except (DockerHelloError, KeyboardInterrupt) as undone:
                 # The failure the user must see is the release's; what could not be put back is
-                # said beside it, not in its place.
+                # said beside it, not in its place. A second Ctrl-C stops the cleanup (a user who
+                # presses it twice wants out), but not the record, nor the lock's release.
+                done = "was interrupted" if isinstance(undone, KeyboardInterrupt) else f"failed too: {undone.message}"
                 self.console.warn(
-                    f"putting things back after the failure failed too: {undone.message}; "
-                    f"`dockerhello status --app {app}` shows what runs"
+                    f"putting things back after the failure {done}; `dockerhello status --app {app}` shows what runs"
                 )
             raise
         store.mark(release.id, ReleaseState.ACTIVE, "rolled back to" if rollback else "")

@@ -141,6 +141,41 @@ def test_ctrl_c_during_the_health_wait_removes_the_new_container(world: World) -
     assert sorted(r.note for r in world.deployer.store(APP).load())[-1] == "interrupted"
 
 
+def test_a_second_ctrl_c_stops_the_cleanup_but_not_the_record_nor_the_lock(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serving = world.deploy()
+    world.engine.behaviour = Behaviour(health="starting")
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    world.deployer.health.sleep = interrupted
+    removed = FakeEngine.remove
+    pressed: list[str] = []
+
+    def interrupted_again(engine: FakeEngine, name: str, force: bool = False) -> bool:
+        if not pressed and name.startswith(f"{APP}-") and name != f"{APP}-{serving}" and engine.container(name):
+            pressed.append(name)
+            raise KeyboardInterrupt  # the user presses Ctrl-C again as the cleanup removes the release
+        return removed(engine, name, force)
+
+    monkeypatch.setattr(FakeEngine, "remove", interrupted_again)
+    with pytest.raises(KeyboardInterrupt):
+        world.deploy()
+    assert (
+        f"Warning: putting things back after the failure was interrupted; `dockerhello status --app {APP}` shows "
+        "what runs"
+    ) in world.err.getvalue()
+    assert world.routed() == serving and world.releases() == [f"{APP}-{serving}", pressed[0]]  # left, stopped short
+    assert sorted(r.note for r in world.deployer.store(APP).load())[-1] == "interrupted"
+    monkeypatch.setattr(FakeEngine, "remove", removed)
+    world.engine.behaviour = Behaviour()
+    world.deployer.health.sleep = world.clock.sleep
+    new = world.deploy()  # the lock was given back: the next deploy runs, and clears what was left
+    assert world.routed() == new and world.releases() == [f"{APP}-{new}"]
+
+
 def test_a_failing_build_step_runs_nothing_and_is_recorded(world: World) -> None:
     world.engine.build_script = [
         BuildEvent("stream", "Step 1/2 : FROM python:3.12-slim\n"),
