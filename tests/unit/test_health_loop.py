@@ -13,6 +13,8 @@ import pytest
 
 from provision.services.health import NOT_YET, PASSED, check_until
 
+SHORTEST = 0.0  # `check_until` gives the loop one whole second more than asked: a one-second window
+
 
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
@@ -24,7 +26,6 @@ def listener() -> Iterator[socket.socket]:
 
 
 def run(argv: list[str]) -> tuple[int, float]:
-    argv[4] = "1"  # a one-second window, where a deploy's is its probe's
     started = time.monotonic()
     code = subprocess.run(argv, timeout=10, check=False).returncode
     return code, time.monotonic() - started
@@ -35,7 +36,7 @@ def test_nothing_listening_runs_no_check_and_says_not_yet_when_the_window_ends(t
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]  # bound, never listened: nothing there
     tries = tmp_path / "tries"
-    code, took = run(check_until(("sh", "-c", f"echo try >> {tries}"), 0.5, port=port))
+    code, took = run(check_until(("sh", "-c", f"echo try >> {tries}"), SHORTEST, port=port))
     assert code == NOT_YET and took < 3
     assert not tries.exists()  # no check was started while the port was not listening
 
@@ -45,7 +46,7 @@ def test_once_the_port_listens_the_check_runs_and_its_pass_ends_the_loop(
 ) -> None:
     port = listener.getsockname()[1]
     tries = tmp_path / "tries"
-    code, took = run(check_until(("sh", "-c", f"echo try >> {tries}"), 0.5, port=port))
+    code, took = run(check_until(("sh", "-c", f"echo try >> {tries}"), SHORTEST, port=port))
     assert code == PASSED and took < 1
     assert tries.read_text() == "try\n"
 
@@ -54,6 +55,6 @@ def test_a_check_that_fails_while_the_port_listens_is_tried_again_until_the_wind
     listener: socket.socket, tmp_path: Path
 ) -> None:
     tries = tmp_path / "tries"
-    code, _ = run(check_until(("sh", "-c", f"echo try >> {tries}; exit 1"), 0.5, port=listener.getsockname()[1]))
+    code, _ = run(check_until(("sh", "-c", f"echo try >> {tries}; exit 1"), SHORTEST, port=listener.getsockname()[1]))
     assert code == NOT_YET
     assert tries.read_text().count("try") > 1
