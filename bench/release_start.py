@@ -10,6 +10,7 @@ container:HOLDER`: measured, and left out, see the README), and one on the defau
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import statistics
 import time
@@ -18,7 +19,6 @@ from typing import Any
 import docker
 
 BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
-SUBNET = "172.31.251.0/24"
 
 
 def main() -> None:
@@ -27,8 +27,13 @@ def main() -> None:
     args = parser.parse_args()
     api = docker.from_env().api
     run = f"bench-start-{os.getpid()}"
-    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=SUBNET)])
-    api.create_network(run, driver="bridge", ipam=ipam)
+    # As a deploy makes the app's network: a subnet the engine picks (a fixed one could be
+    # another network's), written down as the user's, which a fixed address needs.
+    picked = api.inspect_network(api.create_network(run, driver="bridge")["Id"])["IPAM"]["Config"][0]
+    api.remove_network(run)
+    pool = docker.types.IPAMPool(subnet=picked["Subnet"], gateway=picked["Gateway"])
+    api.create_network(run, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]))
+    address = str(ipaddress.ip_network(picked["Subnet"])[-2])  # the last, as a slot's
     holder = api.create_container(BASE, ["sleep", "infinity"], name=f"{run}-holder",
                                   host_config=api.create_host_config(network_mode=run))  # fmt: skip
     api.start(holder["Id"])
@@ -36,7 +41,7 @@ def main() -> None:
         "own endpoint on the app's network": {
             "host_config": api.create_host_config(network_mode=run),
             "networking_config": api.create_networking_config(  # a dict of endpoint configs, whatever the stub says
-                {run: api.create_endpoint_config(ipv4_address="172.31.251.254")}  # type: ignore[arg-type]
+                {run: api.create_endpoint_config(ipv4_address=address)}  # type: ignore[arg-type]
             ),
         },
         "joins a holder's network stack": {
@@ -49,10 +54,12 @@ def main() -> None:
         for _ in range(args.rounds):
             for way, config in ways.items():
                 container = api.create_container(BASE, ["sleep", "60"], **config)
-                started = time.monotonic()
-                api.start(container["Id"])
-                seconds[way].append(time.monotonic() - started)
-                api.remove_container(container["Id"], force=True)
+                try:
+                    started = time.monotonic()
+                    api.start(container["Id"])
+                    seconds[way].append(time.monotonic() - started)
+                finally:  # one that failed to start is not left behind either
+                    api.remove_container(container["Id"], force=True)
     finally:
         api.remove_container(holder["Id"], force=True)
         api.remove_network(run)
