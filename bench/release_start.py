@@ -10,15 +10,19 @@ container:HOLDER`: measured, and left out, see the README), and one on the defau
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import docker
+from common import BASE
 
-BASE = os.environ.get("DOCKERHELLO_BASE_IMAGE", "dockerhello/python:trixie")
+from provision.app import App
+from provision.owned import SLOTS
+from provision.services.proxy_layout import slot_addresses
 
 
 def main() -> None:
@@ -27,16 +31,25 @@ def main() -> None:
     args = parser.parse_args()
     api = docker.from_env().api
     run = f"bench-start-{os.getpid()}"
-    # As a deploy makes the app's network: a subnet the engine picks (a fixed one could be
-    # another network's), written down as the user's, which a fixed address needs.
-    picked = api.inspect_network(api.create_network(run, driver="bridge")["Id"])["IPAM"]["Config"][0]
-    api.remove_network(run)
-    pool = docker.types.IPAMPool(subnet=picked["Subnet"], gateway=picked["Gateway"])
-    api.create_network(run, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]))
-    address = str(ipaddress.ip_network(picked["Subnet"])[-2])  # the last, as a slot's
+    with tempfile.TemporaryDirectory() as home:
+        app = App.create({**os.environ, "DOCKERHELLO_HOME": home}, state_dir=Path(home))
+        engine = app.engine(app.engine_target())
+        # Made as a deploy makes the app's network, and the address a slot's.
+        address = slot_addresses(engine.create_network(run, {}).subnet or "")[SLOTS[-1]]
+        try:
+            seconds = timed_starts(api, run, address, args.rounds)
+        finally:
+            engine.remove_network(run)
+    for way, taken in seconds.items():
+        print(f"{way:<36} {statistics.median(taken) * 1000:5.0f} ms (median of {args.rounds})")
+    own, joined = (statistics.median(taken) for taken in list(seconds.values())[:2])
+    print(f"joining a holder would save {(own - joined) * 1000:.0f} ms a start ({joined / own:.2f}x)")
+
+
+def timed_starts(api: docker.APIClient, run: str, address: str, rounds: int) -> dict[str, list[float]]:
+    """Seconds of each way's starts on the network `run`, alternating."""
     holder = api.create_container(BASE, ["sleep", "infinity"], name=f"{run}-holder",
                                   host_config=api.create_host_config(network_mode=run))  # fmt: skip
-    api.start(holder["Id"])
     ways: dict[str, dict[str, Any]] = {
         "own endpoint on the app's network": {
             "host_config": api.create_host_config(network_mode=run),
@@ -51,7 +64,8 @@ def main() -> None:
     }
     seconds: dict[str, list[float]] = {way: [] for way in ways}
     try:
-        for _ in range(args.rounds):
+        api.start(holder["Id"])
+        for _ in range(rounds):
             for way, config in ways.items():
                 container = api.create_container(BASE, ["sleep", "60"], **config)
                 try:
@@ -62,11 +76,7 @@ def main() -> None:
                     api.remove_container(container["Id"], force=True)
     finally:
         api.remove_container(holder["Id"], force=True)
-        api.remove_network(run)
-    for way, taken in seconds.items():
-        print(f"{way:<36} {statistics.median(taken) * 1000:5.0f} ms (median of {args.rounds})")
-    own, joined = (statistics.median(seconds[way]) for way in list(ways)[:2])
-    print(f"joining a holder would save {(own - joined) * 1000:.0f} ms a start ({joined / own:.2f}x)")
+    return seconds
 
 
 if __name__ == "__main__":
