@@ -6,6 +6,10 @@ images APP:RELEASE, the network dockerhello-APP and the proxy's route volume APP
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
+import re
+
 LABEL_APP = "dockerhello.app"  # on every container, volume and network of the app
 LABEL_ROLE = "dockerhello.role"  # "proxy" or "release"
 LABEL_RELEASE = "dockerhello.release"  # the release id, on its container (its image is tagged with it)
@@ -14,10 +18,12 @@ LABEL_PUBLISH = "dockerhello.publish"  # on the proxy: the address it serves the
 LABEL_SLOTS = "dockerhello.slots"  # on the app's network and proxy: the slot layout (below)
 LABEL_PROXY_CONFIG = "dockerhello.proxy-config"  # on the proxy: a digest of the settings it was made with
 LABEL_HEALTH_PATH = "dockerhello.health-path"  # on a release: what its health gate asked for
+LABEL_VOLUME_PATH = "dockerhello.volume-path"  # on an image volume: the path it is mounted at
 
 ROLE_PROXY = "proxy"
 ROLE_RELEASE = "release"
 ROLE_ONE_OFF = "one-off"  # a migration or `dockerhello run`: removed when it ends
+ROLE_VOLUME = "volume"  # a volume for a path the app's image declares VOLUME (image_volume)
 
 APP_PORT = 8000  # where a release's server listens, and the proxy's own port inside it
 ROUTE_DIR = "/var/lib/dockerhello-proxy"  # the proxy's route, on its volume
@@ -107,3 +113,17 @@ def database_volume(app: str) -> str:
 
 def postgres_url(app: str, password: str) -> str:
     return f"postgres://{POSTGRES_USER}:{password}@{database_name(app)}:{POSTGRES_PORT}/{POSTGRES_DB}"
+
+
+# A path the app's image declares VOLUME, where dockerhello mounts nothing of its own: the
+# engine would give each release an anonymous volume there, empty again at every deploy and
+# left behind by `docker rm` when the release retires, one a deploy. Instead every release
+# mounts one volume of the app's for the path, so that what one release writes the next finds
+# (as Compose carries anonymous volumes over to a recreated container). Labelled ROLE_VOLUME;
+# like APP-data, only `down --volumes` removes it.
+def image_volume(app: str, path: str) -> str:
+    """APP-volume-SLUG-HASH: the slug for reading, the hash of the path because two paths
+    can have one slug (/a-b, /a/b)."""
+    path = posixpath.normpath(path)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", path).strip("-")[:40] or "root"
+    return f"{app}-volume-{slug}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"

@@ -15,11 +15,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
 from click.testing import Result
 
+from provision.owned import image_volume
 from provision.services.proxy_layout import slot_addresses
 from tests.conftest import REPO, Dockerhello, copy_project, free_port, release_containers, remove_app
 
@@ -317,6 +319,34 @@ def test_container_hardening_by_default_and_switchable(
     assert (host["ReadonlyRootfs"], host["CapDrop"], host["SecurityOpt"], host["Memory"], host["NanoCpus"]) == (
         False, None, None, 0, 0,
     )  # fmt: skip
+
+
+def test_what_a_release_writes_where_its_image_declares_volume_the_next_release_finds(
+    app: App, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    def declaring_volume(name: str, text: str) -> Path:
+        project = variant(tmp_path, name, text)
+        dockerfile = project / "Dockerfile"
+        dockerfile.write_text(dockerfile.read_text() + "VOLUME /app/media\n")
+        return project
+
+    def volumes_of(container: Any) -> list[tuple[str, str]]:
+        return [(m["Name"], m["Destination"]) for m in container.attrs["Mounts"] if m["Type"] == "volume"]
+
+    volume = image_volume(app.name, "/app/media")
+    ok(app.deploy(declaring_volume("v1", "Hello 1")))
+    [first] = release_containers(docker_client, app.name)
+    assert volumes_of(first) == [(volume, "/app/media")]  # not an anonymous one, which `docker rm` leaves
+    assert first.exec_run(["sh", "-c", "echo kept > /app/media/note"], user="0").exit_code == 0
+    ok(app.deploy(declaring_volume("v2", "Hello 2")))
+    [second] = release_containers(docker_client, app.name)
+    assert second.name != first.name and volumes_of(second) == [(volume, "/app/media")]
+    assert second.exec_run(["cat", "/app/media/note"]).output == b"kept\n"
+    assert docker_client.volumes.get(volume).attrs["Labels"]["dockerhello.volume-path"] == "/app/media"
+    ok(app("down"))
+    assert docker_client.volumes.get(volume).name == volume  # data stays unless asked
+    assert volume in ok(app("down", "--volumes", "--yes")).stderr
+    assert not docker_client.volumes.list(filters={"name": volume})
 
 
 def run_cli(args: list[str], home: Path) -> subprocess.Popen[str]:

@@ -72,6 +72,7 @@ class ImageInfo:
     env: tuple[str, ...]
     size: int
     layers: tuple[str, ...]
+    volumes: tuple[str, ...] = ()  # the paths it declares VOLUME
 
     def tags_in(self, repository: str) -> tuple[str, ...]:
         """Its tags REPOSITORY:TAG. Two apps that build the same thing get one image, tagged
@@ -205,6 +206,7 @@ def parse_image(data: Mapping[str, Any]) -> ImageInfo:
         env=tuple(config.get("Env") or ()),
         size=int(data.get("Size") or 0),
         layers=tuple(_dict(data.get("RootFS")).get("Layers") or ()),
+        volumes=tuple(sorted(_dict(config.get("Volumes")))),
     )
 
 

@@ -159,7 +159,8 @@ def logs(app: App, app_name: str | None, path: Path, machine_name: str | None, c
     "--volumes",
     is_flag=True,
     help="Remove the app's data volumes too (APP-data: its SQLite database and uploads; APP-postgres: its "
-    "PostgreSQL's data). Asks first.",
+    "PostgreSQL's data; APP-volume-...: what the releases wrote at the paths their image declares VOLUME). "
+    "Asks first.",
 )
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before removing the data volumes.")
 @pass_app
@@ -178,7 +179,8 @@ def down(app: App, app_name: str | None, path: Path, machine_name: str | None, c
     operator = app.operator(name, machine_name)
     doomed = operator.data_volumes(name) if volumes else []
     if doomed and not yes:
-        click.confirm(f"Remove {' and '.join(doomed)}, the data of {name} (its database and uploads), for good?",
+        listed = f"{', '.join(doomed[:-1])} and {doomed[-1]}" if len(doomed) > 1 else doomed[0]
+        click.confirm(f"Remove {listed}, the data of {name} (its database and uploads), for good?",
                       abort=True, err=True)  # fmt: skip
     removed = operator.down(name, images, volumes)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")

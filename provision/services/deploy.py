@@ -32,7 +32,7 @@ from provision.adapters.host import Git
 from provision.console import Console
 from provision.engine import EngineTarget
 from provision.errors import DeployFailed, DockerHelloError
-from provision.owned import LABEL_PROXY_BASE, proxy_name, release_name
+from provision.owned import LABEL_PROXY_BASE, LABEL_VOLUME_PATH, ROLE_VOLUME, app_labels, proxy_name, release_name
 from provision.project import Project
 from provision.secret_store import SecretStore
 from provision.services.build import ImageBuilder
@@ -46,7 +46,7 @@ from provision.services.preflight import check_limits, check_port, host_port_fre
 from provision.services.proxy import Proxy, ProxySpec, Routing
 from provision.services.proxy_layout import old_layout, other_slot, slot_of, uses_host_network
 from provision.services.proxy_upgrade import ProxyUpgrade, ProxyUpgraded
-from provision.services.release_container import release_spec, secret_key_of, serving_options
+from provision.services.release_container import image_mounts, release_spec, secret_key_of, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, failure_reason, new_release_id, now
 from provision.validators import Publish
 
@@ -224,6 +224,10 @@ class Deployer:
             # Made once and left running: a release and its migration need it up.
             password = self.database.ensure(app, base) if options.database == "postgres" else None
             to_run = release_spec(app, release.id, image, options, secret_key, address, password)
+            for volume, path in image_mounts(
+                app, image, options.database
+            ).items():  # labelled: `down --volumes` finds them
+                self.engine.create_volume(volume, app_labels(app, ROLE_VOLUME, **{LABEL_VOLUME_PATH: path}))
             if options.migrate and not rollback:  # a rollback's schema is the newer one: Django migrates forward only
                 self.one_off.migrate(to_run, release.id)
             self.console.step(f"Starting release {release.id} as container {name}")

@@ -10,7 +10,17 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
-from provision.owned import LABEL_RELEASE, data_volume, database_volume, network_name, records_name, records_volume
+from provision.owned import (
+    LABEL_APP,
+    LABEL_RELEASE,
+    LABEL_ROLE,
+    ROLE_VOLUME,
+    data_volume,
+    database_volume,
+    network_name,
+    records_name,
+    records_volume,
+)
 from provision.services.database import Database
 from provision.services.proxy import Proxy
 from provision.services.proxy_layout import old_layout, published
@@ -120,12 +130,18 @@ class Operator:
 
     def data_volumes(self, app: str) -> list[str]:
         """The app's volumes that hold its data, of those on the engine: what `down --volumes` loses."""
-        return [v for v in (data_volume(app), database_volume(app)) if self.engine.has_volume(v)]
+        return [*(v for v in (data_volume(app), database_volume(app)) if self.engine.has_volume(v)),
+                *self.image_volumes(app)]  # fmt: skip
+
+    def image_volumes(self, app: str) -> list[str]:
+        """The volumes made for the paths the app's images declare VOLUME."""
+        return self.engine.volumes({LABEL_APP: app, LABEL_ROLE: ROLE_VOLUME})
 
     def down(self, app: str, images: bool, volumes: bool = False) -> list[str]:
         """Stop and remove the app's containers, network and route. With `images`, everything
         of the app goes: its images and its release record too (nothing is left to roll back to).
-        Its data volumes (APP-data, APP-postgres) stay unless `volumes`."""
+        Its data volumes (APP-data, APP-postgres, those for its image's VOLUME paths) stay
+        unless `volumes`."""
         removed = []
         for container in self.proxy.releases(app):
             self.engine.stop(container.id, STOP_TIMEOUT)
@@ -134,8 +150,8 @@ class Operator:
         removed.extend(self.database.remove(app, volume=volumes))  # after the releases that use it
         if self.proxy.remove(app):  # and the network, which the database is on too
             removed.append(app)
-        if volumes and self.engine.remove_volume(data_volume(app)):
-            removed.append(data_volume(app))
+        if volumes:
+            removed.extend(v for v in (data_volume(app), *self.image_volumes(app)) if self.engine.remove_volume(v))
         if images:
             for image in self.engine.images(app):
                 remove_own_image(self.engine, app, image)

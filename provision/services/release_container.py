@@ -4,6 +4,7 @@ and, for a rollback, the settings of the release that serves, read back from the
 from __future__ import annotations
 
 import math
+import posixpath
 from dataclasses import replace
 
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec, ImageInfo
@@ -19,6 +20,7 @@ from provision.owned import (
     SQLITE_URL,
     app_labels,
     data_volume,
+    image_volume,
     network_name,
     postgres_url,
     release_name,
@@ -53,6 +55,15 @@ def data_mounts(app: str, database: str) -> dict[str, str]:
     return {data_volume(app): DATA_DIR} if database != "none" else {}
 
 
+def image_mounts(app: str, image: ImageInfo, database: str) -> dict[str, str]:
+    """A volume of the app's (`image_volume`) for each path the image declares VOLUME outside
+    the data volume: the engine refuses two mounts at one path, and one under /data would hide
+    the uploads there from the proxy, which serves them from the data volume."""
+    taken = [f"{path.rstrip('/')}/" for path in data_mounts(app, database).values()]
+    paths = {posixpath.normpath(path) for path in image.volumes}
+    return {image_volume(app, path): path for path in sorted(paths) if not f"{path}/".startswith(tuple(taken))}
+
+
 def release_spec(app: str, release: str, image: ImageInfo, options: DeployOptions, secret_key: str,
                  address: str | None = None, database_password: str | None = None) -> ContainerSpec:  # fmt: skip
     """The container of `release`: on the app's network at its slot's `address`, no port of its
@@ -78,7 +89,7 @@ def release_spec(app: str, release: str, image: ImageInfo, options: DeployOption
         pids_limit=512,
         stop_timeout=STOP_TIMEOUT,
         ipv4_address=address,
-        volumes=data_mounts(app, options.database),
+        volumes={**image_mounts(app, image, options.database), **data_mounts(app, options.database)},
     )
 
 

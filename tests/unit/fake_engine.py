@@ -70,8 +70,9 @@ class FakeEngine:
     specs: dict[str, ContainerSpec] = field(default_factory=dict)
     files: dict[tuple[str, str], str] = field(default_factory=dict)  # (container, path) -> content
     networks: dict[str, NetworkInfo] = field(default_factory=dict)
-    volumes: set[str] = field(default_factory=set)
+    volumes_: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> labels
     build_script: list[BuildEvent] | None = None  # None: a build that succeeds
+    declares_volumes: tuple[str, ...] = ()  # the paths an image built here declares VOLUME
     behaviour: Behaviour = field(default_factory=Behaviour)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     switches: int = 0
@@ -143,7 +144,8 @@ class FakeEngine:
             if event.kind == "error":
                 return
         image = self.add_image(tag, user="10001:10001")
-        self.images_[tag] = self.images_[image.id] = replace(image, labels=dict(labels))  # as a LABEL step does
+        # Labelled as a LABEL step does, with volumes as VOLUME steps give it.
+        self.images_[tag] = self.images_[image.id] = replace(image, labels=dict(labels), volumes=self.declares_volumes)
 
     def import_image(self, archive: Path, repository: str, tag: str, changes: Sequence[str]) -> None:
         self.add_image(f"{repository}:{tag}")
@@ -173,7 +175,8 @@ class FakeEngine:
             {spec.network: spec.ipv4_address or f"172.30.0.{next(self._ids) % 200 + 2}"},
         )  # fmt: skip
         self.specs[spec.name] = spec
-        self.volumes.update(spec.volumes, spec.read_only_volumes)
+        for volume in (*spec.volumes, *spec.read_only_volumes):  # made, unlabelled, as the engine does
+            self.volumes_.setdefault(volume, {})
         self.calls.append(("create", spec.name))
         return container_id
 
@@ -321,10 +324,15 @@ class FakeEngine:
     def remove_network(self, name: str) -> None:
         self.networks.pop(name, None)
 
+    def volumes(self, labels: Mapping[str, str]) -> list[str]:
+        return sorted(name for name, has in self.volumes_.items() if labels.items() <= has.items())
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self.volumes_.setdefault(name, dict(labels))
+        self.calls.append(("create_volume", name))
+
     def has_volume(self, name: str) -> bool:
-        return name in self.volumes
+        return name in self.volumes_
 
     def remove_volume(self, name: str) -> bool:
-        found = name in self.volumes
-        self.volumes.discard(name)
-        return found
+        return self.volumes_.pop(name, None) is not None

@@ -55,13 +55,13 @@ def test_a_postgres_app_gets_its_server_before_its_migration_and_the_password_on
     operator = operator_of(world)
     assert operator.status(APP).database == f"{DB} running"
     assert DB in operator.down(APP, images=False)
-    assert world.engine.container(DB) is None and f"{APP}-postgres" in world.engine.volumes
+    assert world.engine.container(DB) is None and f"{APP}-postgres" in world.engine.volumes_
     world.deploy(database="postgres", migrate=True)
     assert world.engine.specs[DB].env == {"POSTGRES_PASSWORD": password}  # the same password for the same data
     assert operator.data_volumes(APP) == [f"{APP}-data", f"{APP}-postgres"]
     removed = operator.down(APP, images=False, volumes=True)
     assert {DB, f"{APP}-postgres", f"{APP}-data"} <= set(removed)
-    assert f"{APP}-postgres" not in world.engine.volumes
+    assert f"{APP}-postgres" not in world.engine.volumes_
     assert operator.data_volumes(APP) == []  # so `down --volumes` again asks nothing
 
 
@@ -82,7 +82,7 @@ def test_a_first_deploy_that_fails_removes_the_server_and_keeps_its_volume(world
     with pytest.raises(DeployFailed):
         world.deploy(database="postgres", migrate=True, health_timeout=5)
     assert world.engine.container(DB) is None and world.engine.container(APP) is None
-    assert f"{APP}-postgres" in world.engine.volumes
+    assert f"{APP}-postgres" in world.engine.volumes_
 
 
 def test_db_commands_on_an_app_without_a_server_say_how_to_get_one(world: World) -> None:

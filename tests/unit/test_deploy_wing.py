@@ -12,7 +12,7 @@ import pytest
 from provision.adapters.engine_model import BuildEvent, ContainerSpec, NetworkInfo, PortBinding, parse_info
 from provision.engine import EngineTarget
 from provision.errors import BaseImageUnavailable, DeployFailed, DockerHelloError
-from provision.owned import ROUTE_DIR
+from provision.owned import ROUTE_DIR, image_volume
 from provision.secret_store import SecretStore
 from provision.services.operate import parse_time
 from provision.services.plan import DeployOptions
@@ -326,9 +326,33 @@ def test_down_keeps_the_data_volume_unless_asked(world: World) -> None:
     world.deploy(database="sqlite", migrate=True)
     operator = operator_of(world)
     operator.down(APP, images=True)
-    assert f"{APP}-data" in world.engine.volumes
+    assert f"{APP}-data" in world.engine.volumes_
     assert f"{APP}-data" in operator.down(APP, images=False, volumes=True)
-    assert f"{APP}-data" not in world.engine.volumes
+    assert f"{APP}-data" not in world.engine.volumes_
+
+
+def test_every_release_mounts_one_volume_of_the_apps_at_each_path_its_image_declares_volume(world: World) -> None:
+    # As an anonymous volume, each release would start empty and leave one volume behind.
+    world.engine.declares_volumes = ("/app/media", "/data/", "/data/media")  # /data: the data volume's
+    media = image_volume(APP, "/app/media")
+    first, second = world.deploy(database="sqlite"), world.deploy(database="sqlite")
+    for release in (first, second):
+        assert world.engine.specs[f"{APP}-{release}"].volumes == {media: "/app/media", f"{APP}-data": "/data"}
+    assert world.engine.volumes_[media] == {
+        "dockerhello.app": APP, "dockerhello.role": "volume", "dockerhello.volume-path": "/app/media"}  # fmt: skip
+    calls = [c[:2] for c in world.engine.calls]
+    assert calls.index(("create_volume", media)) < calls.index(("create", f"{APP}-{first}"))
+    operator = operator_of(world)
+    operator.down(APP, images=False)
+    assert operator.data_volumes(APP) == [f"{APP}-data", media]  # kept, and what `down --volumes` asks about
+    assert operator.down(APP, images=False, volumes=True) == [f"{APP}-data", media]
+    assert operator.data_volumes(APP) == [] and media not in world.engine.volumes_
+
+
+def test_an_image_volume_is_the_apps_own_and_one_per_path() -> None:
+    assert image_volume("shop", "/app/media") == image_volume("shop", "/app/media/")
+    assert image_volume("shop", "/app/media").startswith("shop-volume-app-media-")
+    assert len({image_volume("shop", "/a-b"), image_volume("shop", "/a/b"), image_volume("shop2", "/a/b")}) == 3
 
 
 def test_a_rollback_builds_no_proxy_image_and_keeps_the_running_proxys_base(world: World) -> None:

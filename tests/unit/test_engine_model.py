@@ -63,6 +63,12 @@ def test_images() -> None:
     assert image.user == "10001:10001"
     assert image.layers[: len(base.layers)] == base.layers  # built on the base
     assert base.tags == ("dockerhello/python:trixie",)
+    assert (image.volumes, base.volumes) == ((), ())
+
+
+def test_an_image_with_a_volume_step() -> None:
+    # `VOLUME /app/media` appended to this repository's Dockerfile, built on the real engine.
+    assert parse_image(recorded("inspect-image-volume.json")[0]).volumes == ("/app/media",)
 
 
 def test_a_rollback_copies_the_serving_releases_settings_but_not_the_images_or_the_secret() -> None:

@@ -23,6 +23,7 @@ from provision.adapters.docker_machine import parse_env, parse_inspect, parse_ls
 from provision.adapters.vboxmanage import parse_list_vms, parse_machinereadable, parse_showvminfo, parse_version
 from provision.config import load_config, parse_env_file
 from provision.errors import DockerHelloError
+from provision.owned import image_volume
 from provision.services.build import expand_args, parse_arg_step
 from provision.services.releases import ReleaseState, parse_records
 from provision.settings import DECLARATIONS
@@ -213,3 +214,9 @@ def test_an_env_file_parses_or_is_one_error_that_never_shows_a_value(content: by
             assert re.fullmatch(rf"{re.escape(str(path))}:\d+: (expected NAME=VALUE|not UTF-8 text)", exc.message)
             return
         assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) for name in values)
+
+
+@given(path=TEXT)
+def test_an_image_volume_has_a_name_the_engine_accepts_whatever_the_path(path: str) -> None:
+    # The engine's rule for a volume's name (daemon/names: RestrictedNamePattern).
+    assert re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+", image_volume("shop", "/" + path))

@@ -306,6 +306,18 @@ class Engine(InsideContainers, SwarmOperations):
         return True
 
     @translated
+    def volumes(self, labels: Mapping[str, str]) -> list[str]:
+        """The names of the volumes with all of `labels`."""
+        listed = self.api.volumes(filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+        return sorted(str(volume["Name"]) for volume in (listed.get("Volumes") or ()))
+
+    @translated
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        """Made with `labels` if missing; one that exists is kept as it is (the engine answers
+        with it), data and labels alike."""
+        self.api.create_volume(name, labels=dict(labels))
+
+    @translated
     def remove_volume(self, name: str) -> bool:
         """False when it was not there."""
         try:
