@@ -343,6 +343,7 @@ def test_what_a_release_writes_where_its_image_declares_volume_the_next_release_
     assert second.name != first.name and volumes_of(second) == [(volume, "/app/media")]
     assert second.exec_run(["cat", "/app/media/note"]).output == b"kept\n"
     assert docker_client.volumes.get(volume).attrs["Labels"]["dockerhello.volume-path"] == "/app/media"
+    assert f"\nVolumes    {volume}\n" in ok(app("status")).stdout
     ok(app("down"))
     assert docker_client.volumes.get(volume).name == volume  # data stays unless asked
     assert volume in ok(app("down", "--volumes", "--yes")).stderr

@@ -94,8 +94,9 @@ def rollback(app: App, release: str | None, app_name: str | None, path: Path, ma
 @pass_app
 def status(app: App, app_name: str | None, path: Path, machine_name: str | None, cluster_name: str | None,
            as_json: bool) -> None:  # fmt: skip
-    """Where the app runs, which release, its state, health, restarts, uptime and URL, and
-    its database server where it has one. On a cluster: its tasks, node by node."""
+    """Where the app runs, which release, its state, health, restarts, uptime and URL, its
+    database server and the volumes its data is on, where it has them. On a cluster: its
+    tasks, node by node."""
     name = load_app_name(path, app_name)
     if cluster_name:
         from provision.cli.cluster import render_app_status
@@ -113,6 +114,8 @@ def status(app: App, app_name: str | None, path: Path, machine_name: str | None,
             ["Restarts", result.restarts], ["Uptime", uptime], ["URL", result.url or "-"]]  # fmt: skip
     if result.database:
         rows.append(["Database", result.database])
+    if result.volumes:
+        rows.append(["Volumes", ", ".join(result.volumes)])
     if result.proxy and result.proxy != "current":
         rows.append(["Proxy", f"made by an earlier dockerhello: {result.proxy}"])
     app.console.result(table(["FIELD", "VALUE"], rows).split("\n", 1)[1])

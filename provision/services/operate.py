@@ -44,6 +44,7 @@ class AppStatus:
     url: str | None
     database: str | None = None  # the app's PostgreSQL: "APP-db running, healthy"; None without one
     proxy: str | None = None  # "current", or how an earlier dockerhello's proxy differs; None without one
+    volumes: tuple[str, ...] = ()  # where its data is: what `down --volumes` would remove
 
 
 def parse_time(text: str) -> datetime | None:
@@ -87,9 +88,10 @@ class Operator:
             f"{server.name} {server.status}" + (f", {server.health}" if server.health else "") if server else None
         )
         made = self._made_by(app, proxy) if proxy is not None else None
+        volumes = tuple(self.data_volumes(app))
         if container is None:
             return AppStatus(app, self.target.host, self.target.machine, None, None, "not deployed", None, 0, None,
-                             None, url, database, made)  # fmt: skip
+                             None, url, database, made, volumes)  # fmt: skip
         started = parse_time(container.started_at)
         now = now or datetime.now(UTC)
         uptime = int((now - started).total_seconds()) if started and container.running else None
@@ -107,6 +109,7 @@ class Operator:
             url=url,
             database=database,
             proxy=made,
+            volumes=volumes,
         )
 
     def _made_by(self, app: str, proxy: ContainerInfo) -> str:

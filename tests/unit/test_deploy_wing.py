@@ -220,7 +220,7 @@ def test_status_logs_down_and_prune(world: World) -> None:
     assert ops.down(APP, images=False) == [f"{APP}-{second}", APP]
     assert [c.name for c in world.engine.containers()] == ["shop-records"] and world.engine.networks == {}
     assert world.records() == {first: ReleaseState.HEALTHY, second: ReleaseState.HEALTHY}
-    assert ops.status(APP).state == "not deployed"
+    assert (ops.status(APP).state, ops.status(APP).volumes) == ("not deployed", ())
     assert sorted(ops.down(APP, images=True)) == sorted(
         [f"shop:{first}", f"shop:{second}", "shop:latest", "shop-records"]
     )
@@ -343,6 +343,7 @@ def test_every_release_mounts_one_volume_of_the_apps_at_each_path_its_image_decl
     calls = [c[:2] for c in world.engine.calls]
     assert calls.index(("create_volume", media)) < calls.index(("create", f"{APP}-{first}"))
     operator = operator_of(world)
+    assert operator.status(APP).volumes == (f"{APP}-data", media)
     operator.down(APP, images=False)
     assert operator.data_volumes(APP) == [f"{APP}-data", media]  # kept, and what `down --volumes` asks about
     assert operator.down(APP, images=False, volumes=True) == [f"{APP}-data", media]
