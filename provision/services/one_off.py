@@ -7,6 +7,7 @@ ends it: an exit, an error or Ctrl-C.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from provision.adapters.engine import Engine
@@ -78,8 +79,12 @@ class OneOff:
         if image is None:
             raise DockerHelloError(f"The image of the serving release ({serving.image_id[:19]}) is gone")
         options = serving_options(proxy, serving, image, health_timeout=1)
-        return release_spec(app, release_of(serving) or "run", image, options, secret_key_of(serving) or "",
+        spec = release_spec(app, release_of(serving) or "run", image, options, secret_key_of(serving) or "",
                             database_password=database_password_of(serving))  # fmt: skip
+        # The volumes the serving release has, where it has one at a path: a release an earlier
+        # dockerhello made has an anonymous one where the image declares VOLUME.
+        mounted = {path: volume for volume, path in serving.mounts.items()}
+        return replace(spec, volumes={mounted.get(path, volume): path for volume, path in spec.volumes.items()})
 
     def _run(self, spec: ContainerSpec, show: Callable[[str], None]) -> tuple[int, list[str]]:
         self.engine.remove(spec.name, force=True)  # left by a run that was killed

@@ -173,6 +173,7 @@ class FakeEngine:
             publish, spec.read_only, spec.cap_drop,
             ("no-new-privileges:true",) if spec.no_new_privileges else (), spec.memory, spec.nano_cpus,
             {spec.network: spec.ipv4_address or f"172.30.0.{next(self._ids) % 200 + 2}"},
+            mounts={**spec.volumes, **spec.read_only_volumes},
         )  # fmt: skip
         self.specs[spec.name] = spec
         for volume in (*spec.volumes, *spec.read_only_volumes):  # made, unlabelled, as the engine does

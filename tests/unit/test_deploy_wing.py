@@ -350,6 +350,16 @@ def test_every_release_mounts_one_volume_of_the_apps_at_each_path_its_image_decl
     assert operator.data_volumes(APP) == [] and media not in world.engine.volumes_
 
 
+def test_run_mounts_what_the_serving_release_has_at_the_images_volume_path(world: World) -> None:
+    world.engine.declares_volumes = ("/app/media",)
+    release = world.deploy()
+    one_off = world.deployer.one_off
+    assert one_off.serving_spec(APP).volumes == {image_volume(APP, "/app/media"): "/app/media"}
+    # A release an earlier dockerhello made: an anonymous volume there, which `run` must see.
+    world.engine._update(f"{APP}-{release}", mounts={"9f" * 32: "/app/media"})
+    assert one_off.serving_spec(APP).volumes == {"9f" * 32: "/app/media"}
+
+
 def test_an_image_volume_is_the_apps_own_and_one_per_path() -> None:
     assert image_volume("shop", "/app/media") == image_volume("shop", "/app/media/")
     assert image_volume("shop", "/app/media").startswith("shop-volume-app-media-")
