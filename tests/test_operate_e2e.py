@@ -327,7 +327,8 @@ def test_what_a_release_writes_where_its_image_declares_volume_the_next_release_
     def declaring_volume(name: str, text: str) -> Path:
         project = variant(tmp_path, name, text)
         dockerfile = project / "Dockerfile"
-        dockerfile.write_text(dockerfile.read_text() + "VOLUME /app/media\n")
+        # /tmp too, as some images declare: the read-only root's tmpfs stays there, with no volume.
+        dockerfile.write_text(dockerfile.read_text() + "VOLUME /app/media /tmp\n")
         return project
 
     def volumes_of(container: Any) -> list[tuple[str, str]]:
@@ -342,6 +343,7 @@ def test_what_a_release_writes_where_its_image_declares_volume_the_next_release_
     [second] = release_containers(docker_client, app.name)
     assert second.name != first.name and volumes_of(second) == [(volume, "/app/media")]
     assert second.exec_run(["cat", "/app/media/note"]).output == b"kept\n"
+    assert second.attrs["HostConfig"]["Tmpfs"] == {"/tmp": "rw,nosuid,nodev,size=64m"}
     assert docker_client.volumes.get(volume).attrs["Labels"]["dockerhello.volume-path"] == "/app/media"
     assert f"\nVolumes    {volume}\n" in ok(app("status")).stdout
     ok(app("down"))

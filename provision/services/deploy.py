@@ -224,9 +224,8 @@ class Deployer:
             # Made once and left running: a release and its migration need it up.
             password = self.database.ensure(app, base) if options.database == "postgres" else None
             to_run = release_spec(app, release.id, image, options, secret_key, address, password)
-            for volume, path in image_mounts(
-                app, image, options.database
-            ).items():  # labelled: `down --volumes` finds them
+            # The image's VOLUME paths, on volumes made labelled, so that `down --volumes` finds them.
+            for volume, path in image_mounts(app, image, options).items():
                 self.engine.create_volume(volume, app_labels(app, ROLE_VOLUME, **{LABEL_VOLUME_PATH: path}))
             if options.migrate and not rollback:  # a rollback's schema is the newer one: Django migrates forward only
                 self.one_off.migrate(to_run, release.id)

@@ -55,13 +55,20 @@ def data_mounts(app: str, database: str) -> dict[str, str]:
     return {data_volume(app): DATA_DIR} if database != "none" else {}
 
 
-def image_mounts(app: str, image: ImageInfo, database: str) -> dict[str, str]:
+def tmpfs_mounts(hardening: Hardening) -> dict[str, str]:
+    """A read-only root's one writable place."""
+    return {"/tmp": "rw,nosuid,nodev,size=64m"} if hardening.read_only else {}
+
+
+def image_mounts(app: str, image: ImageInfo, options: DeployOptions) -> dict[str, str]:
     """A volume of the app's (`image_volume`) for each path the image declares VOLUME outside
-    the data volume: the engine refuses two mounts at one path, and one under /data would hide
-    the uploads there from the proxy, which serves them from the data volume."""
-    taken = [f"{path.rstrip('/')}/" for path in data_mounts(app, database).values()]
+    what dockerhello mounts itself: the engine refuses two mounts at one path, a volume over
+    the hardening's /tmp would make it a disk's, and one under /data would hide the uploads
+    there from the proxy, which serves them from the data volume."""
+    ours = [*data_mounts(app, options.database).values(), *tmpfs_mounts(options.hardening)]
+    taken = tuple(f"{path.rstrip('/')}/" for path in ours)
     paths = {posixpath.normpath(path) for path in image.volumes}
-    return {image_volume(app, path): path for path in sorted(paths) if not f"{path}/".startswith(tuple(taken))}
+    return {image_volume(app, path): path for path in sorted(paths) if not f"{path}/".startswith(taken)}
 
 
 def release_spec(app: str, release: str, image: ImageInfo, options: DeployOptions, secret_key: str,
@@ -81,7 +88,7 @@ def release_spec(app: str, release: str, image: ImageInfo, options: DeployOption
         env={"SECRET_KEY": secret_key, **environment},
         user=user,
         read_only=hardening.read_only,
-        tmpfs={"/tmp": "rw,nosuid,nodev,size=64m"} if hardening.read_only else {},
+        tmpfs=tmpfs_mounts(hardening),
         cap_drop=("ALL",) if hardening.drop_capabilities else (),
         no_new_privileges=hardening.no_new_privileges,
         memory=hardening.memory,
@@ -89,7 +96,7 @@ def release_spec(app: str, release: str, image: ImageInfo, options: DeployOption
         pids_limit=512,
         stop_timeout=STOP_TIMEOUT,
         ipv4_address=address,
-        volumes={**image_mounts(app, image, options.database), **data_mounts(app, options.database)},
+        volumes={**image_mounts(app, image, options), **data_mounts(app, options.database)},
     )
 
 

@@ -333,7 +333,8 @@ def test_down_keeps_the_data_volume_unless_asked(world: World) -> None:
 
 def test_every_release_mounts_one_volume_of_the_apps_at_each_path_its_image_declares_volume(world: World) -> None:
     # As an anonymous volume, each release would start empty and leave one volume behind.
-    world.engine.declares_volumes = ("/app/media", "/data/", "/data/media")  # /data: the data volume's
+    # /data is the data volume's, /tmp the read-only root's tmpfs.
+    world.engine.declares_volumes = ("/app/media", "/data/", "/data/media", "/tmp")
     media = image_volume(APP, "/app/media")
     first, second = world.deploy(database="sqlite"), world.deploy(database="sqlite")
     for release in (first, second):
@@ -348,6 +349,10 @@ def test_every_release_mounts_one_volume_of_the_apps_at_each_path_its_image_decl
     assert operator.data_volumes(APP) == [f"{APP}-data", media]  # kept, and what `down --volumes` asks about
     assert operator.down(APP, images=False, volumes=True) == [f"{APP}-data", media]
     assert operator.data_volumes(APP) == [] and media not in world.engine.volumes_
+    # With a writable root there is no tmpfs: the image's /tmp gets a volume of the app's.
+    release = world.deploy(database="sqlite", hardening=DeploySettings(read_only=False).hardening)
+    assert world.engine.specs[f"{APP}-{release}"].volumes == {
+        media: "/app/media", image_volume(APP, "/tmp"): "/tmp", f"{APP}-data": "/data"}  # fmt: skip
 
 
 def test_run_mounts_what_the_serving_release_has_at_the_images_volume_path(world: World) -> None:
