@@ -125,5 +125,5 @@ def image_volume(app: str, path: str) -> str:
     """APP-volume-SLUG-HASH: the slug for reading, the hash of the path because two paths
     can have one slug (/a-b, /a/b)."""
     path = posixpath.normpath(path)
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", path).strip("-")[:40] or "root"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", path)[:41].strip("-") or "root"  # cut, then no dash at either end
     return f"{app}-volume-{slug}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
