@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 import time
 import urllib.request
 from datetime import datetime
@@ -17,6 +18,7 @@ import docker
 import pytest
 
 from provision.owned import ROUTE_DIR
+from provision.services.drain import DRAINED, STILL_CONNECTED, connected_until
 from tests.conftest import REPO, Dockerhello, app_containers, copy_project, free_port, release_containers, wait_for
 
 pytestmark = pytest.mark.docker
@@ -118,6 +120,39 @@ def test_redeploy_after_a_code_change_serves_the_new_text_and_leaves_one_contain
     assert len(app_containers(docker_client, app_name)) == 2
     # The same SECRET_KEY across deploys: it is made once per app.
     assert (dockerhello.state_dir / "apps" / app_name / "secret_key").read_text() == secret
+
+
+def test_a_release_watched_for_its_drain_sees_the_proxy_connected_until_nginx_lets_go(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
+) -> None:
+    """The watch a retiring release runs (`provision.services.drain`), in a real hardened release:
+    it sees nginx's kept-alive connection while a client uses it, and none 1 s after its last
+    request, when nginx closes it."""
+    port = free_port()
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(port), "--base-image", base_image)
+    assert result.exit_code == 0, result.stderr
+    [release] = release_containers(docker_client, app_name)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        stop = threading.Event()
+
+        def keep_asking() -> None:
+            while not stop.wait(0.1):
+                client.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                client.recv(65536)
+
+        asking = threading.Thread(target=keep_asking)
+        asking.start()
+        try:
+            time.sleep(0.3)
+            code, _ = release.exec_run(connected_until(0.6))
+        finally:
+            stop.set()
+            asking.join()
+        assert code == STILL_CONNECTED
+        started = time.monotonic()
+        code, _ = release.exec_run(connected_until(5.0))
+        # nginx lets go of an upstream connection idle for 1 s, while the client's stays open.
+        assert (code, time.monotonic() - started < 3) == (DRAINED, True)
 
 
 def crashing_project(path: Path, base_image: str) -> Path:

@@ -10,7 +10,8 @@ The orchestrator of the five steps the README documents, each a unit of its own:
 4. wait until Docker calls it healthy and GET / answers 200 from the proxy's side (`health`);
 5. point the proxy at it (its live link renamed over by a switch started beside the
    release, no reload: `proxy`), check the published URL answers with the new release,
-   let the old one drain, then stop and remove it, and prune images.
+   let the old one drain (until the proxy has let go of it: `drain`), then stop and remove
+   it, and prune images.
 
 A failure at any step before 5 (build error, exit at start, unhealthy, timeout, Ctrl-C)
 removes the new container and leaves the proxy and the serving release untouched; one in
@@ -37,6 +38,7 @@ from provision.project import Project
 from provision.secret_store import SecretStore
 from provision.services.build import ImageBuilder
 from provision.services.database import Database
+from provision.services.drain import Drain
 from provision.services.engine_records import EngineRecords
 from provision.services.health import HealthGate
 from provision.services.one_off import OneOff
@@ -89,6 +91,7 @@ class Deployer:
         self.proxy = Proxy(engine, console, sleep)
         self.builder = ImageBuilder(engine, console)
         self.health = HealthGate(engine, self.proxy, console, clock, sleep)
+        self.drain = Drain(engine, clock, sleep)
         self.one_off = OneOff(engine, self.proxy, console)
         self.database = Database(engine, console, secrets, clock, sleep)
         self.proxy_upgrade = ProxyUpgrade(engine, self.proxy, console, self._confirm_served_at, clock)
@@ -339,7 +342,7 @@ class Deployer:
         others = [c for c in self.proxy.releases(app) if c.name != keep]
         if not others:
             return
-        self.sleep(drain)  # requests the old release already accepted finish; nginx sends it no new ones
+        self.drain.wait(others, within=drain)  # what they serve finishes; nginx sends them nothing new
         for container in others:
             self.console.info(f"Stopping the previous release {container.name}")
             self.engine.stop(container.id, STOP_TIMEOUT)

@@ -23,6 +23,7 @@ from provision.adapters.engine_model import (
 )
 from provision.engine import EngineTarget
 from provision.errors import NameTaken
+from provision.services.drain import CONNECTED_UNTIL
 
 
 @dataclass
@@ -35,6 +36,9 @@ class Behaviour:
     logs: tuple[str, ...] = ("Starting Gunicorn with 5 workers",)
     one_off_exit: int = 0  # what a one-off container (a migration, `run`) exits with
     one_off_output: tuple[str, ...] = ("Operations to perform:", "  No migrations to apply.")
+    # A retiring release's watch for the proxy's connections: 0 none left, 1 some still there
+    # when the window ended, 127 no /bin/sh in the image.
+    drain_exit: int = 0
 
 
 @dataclass
@@ -265,6 +269,9 @@ class FakeEngine:
         if argv[0] == "pg_isready":  # the database, once started, accepts connections
             return 0, ""
         code = argv[argv.index("-c") + 1] if "-c" in argv else ""
+        if argv[0] == "/bin/sh" and code == CONNECTED_UNTIL:  # a retiring release's drain
+            self.calls.append(("drain", found.name, argv[-2]))
+            return self.behaviour.drain_exit, ""
         if argv[0] == "python3" and "urlopen" in code:  # the health probe, from the proxy
             return 0, f"{self.behaviour.answers}\n"
         raise AssertionError(f"unexpected exec {argv}")

@@ -87,8 +87,12 @@ def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyo
     first = world.deploy()
     second = world.deploy(keep=1)
     assert world.releases() == [f"{APP}-{second}"]
-    assert ("stop", f"{APP}-{first}") in world.engine.calls
-    assert 2.0 in world.clock.slept  # the drain before the old release stops
+    # Watched for 2 s at most (40 tries 50 ms apart), then stopped the moment the proxy has let go
+    # of it: no fixed wait.
+    drain, stop = ("drain", f"{APP}-{first}", "40"), ("stop", f"{APP}-{first}")
+    assert drain in world.engine.calls and stop in world.engine.calls
+    assert world.engine.calls.index(drain) < world.engine.calls.index(stop)
+    assert 2.0 not in world.clock.slept
     assert world.records() == {first: ReleaseState.HEALTHY, second: ReleaseState.ACTIVE}
     # keep=1 keeps the serving release and the one a rollback would use, however old.
     assert f"shop:{first}" in world.engine.images_
@@ -96,6 +100,29 @@ def test_a_redeploy_retires_the_previous_release_after_the_drain_and_prunes_beyo
     assert f"shop:{first}" not in world.engine.images_
     assert {f"shop:{second}", f"shop:{third}"} <= set(world.engine.images_)
     assert world.engine.switches == 4
+
+
+@pytest.mark.parametrize("drain_exit", [1, 127])
+def test_a_release_still_connected_or_that_cannot_be_watched_is_stopped_after_the_whole_drain(
+    world: World, drain_exit: int
+) -> None:
+    first = world.deploy()
+    world.engine.behaviour.drain_exit = drain_exit  # 1: still connected; 127: an image without /bin/sh
+    world.deploy(drain=0.5)
+    assert ("drain", f"{APP}-{first}", "10") in world.engine.calls
+    # The exec returned at once here, as a loop the image's sleep ended early would: the window is
+    # waited out before the stop.
+    assert 0.5 in world.clock.slept
+    assert ("stop", f"{APP}-{first}") in world.engine.calls
+
+
+def test_a_previous_release_that_has_exited_is_not_watched_and_is_removed(world: World) -> None:
+    first = world.deploy()
+    world.engine.stop(f"{APP}-{first}", 30)  # it crashed: no process to drain, no exec to run
+    second = world.deploy()
+    assert not any(call[0] == "drain" for call in world.engine.calls)
+    assert 2.0 not in world.clock.slept
+    assert world.releases() == [f"{APP}-{second}"]
 
 
 def test_a_default_base_that_cannot_be_pulled_gives_way_to_one_base_build_made(world: World) -> None:
