@@ -19,18 +19,16 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo
 from provision.errors import DockerHelloError
 from provision.owned import APP_PORT
+from provision.services.health import IN_STATE
 
 # Run by the old release's own /bin/sh: until no connection to PORT (hex, as the kernel's socket
 # tables write it) is established, tried every WATCH_EVERY seconds, TRIES times at most, read with
-# the shell's builtins only (as the health check's loop reads them, in `health`). Where the
+# the shell's builtins only (`health.IN_STATE`, which the health check's loop uses too). Where the
 # tables cannot be read, it cannot tell, and waits the whole window.
 WATCH_EVERY = 0.05
 CONNECTED_UNTIL = (
-    "tries=$1; port=$2; "
-    'connected() { seen=; for table in /proc/net/tcp /proc/net/tcp6; do [ -r "$table" ] || continue; seen=1; '
-    'while read -r _ local _ state _; do [ "${local##*:}:$state" = "$port:01" ] && return 0; done < "$table"; '
-    'done; [ -z "$seen" ]; }; '
-    f'while connected; do [ "$tries" -gt 0 ] || exit 1; tries=$((tries - 1)); sleep {WATCH_EVERY}; done'
+    f"tries=$1; port=$2; {IN_STATE}"
+    f'while in_state 01; do [ "$tries" -gt 0 ] || exit 1; tries=$((tries - 1)); sleep {WATCH_EVERY}; done'
 )
 # The loop's exit codes: no connection is left, or some still were when the window ended. Any
 # other (126 or 127: the image has no /bin/sh) means it could not watch.

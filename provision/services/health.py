@@ -33,12 +33,17 @@ PROBE_WINDOW = 1.0
 # a release on that port only, so nothing that would pass waits longer; where the tables cannot
 # be read, every try runs the check. The tries' output is dropped: only the exit code is a verdict.
 CHECK_EVERY = 0.02
+# A shell function for such loops: whether a socket of $port is in state $1 (0A listening, 01
+# established, as the tables write them); true where no table can be read, which cannot tell.
+IN_STATE = (
+    'in_state() { seen=; for table in /proc/net/tcp /proc/net/tcp6; do [ -r "$table" ] || continue; seen=1; '
+    'while read -r _ local _ state _; do [ "${local##*:}:$state" = "$port:$1" ] && return 0; done < "$table"; '
+    'done; [ -z "$seen" ]; }; '
+)
 CHECK_UNTIL = (
     "end=$(( $(date +%s) + $1 )); port=$2; shift 2; "
-    'listening() { seen=; for table in /proc/net/tcp /proc/net/tcp6; do [ -r "$table" ] || continue; seen=1; '
-    'while read -r _ local _ state _; do [ "${local##*:}:$state" = "$port:0A" ] && return 0; done < "$table"; '
-    'done; [ -z "$seen" ]; }; '
-    'until listening && "$@" >/dev/null 2>&1; do '
+    f"{IN_STATE}"
+    'until in_state 0A && "$@" >/dev/null 2>&1; do '
     f'[ "$(date +%s)" -lt "$end" ] || exit 1; sleep {CHECK_EVERY}; done'
 )
 # What the loop's exit codes mean: passed, or not within the window (an image without date

@@ -4,29 +4,10 @@ release's runs it: it returns once nothing is connected to the port, or when its
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
-import time
-from collections.abc import Iterator
-
-import pytest
 
 from provision.services.drain import DRAINED, STILL_CONNECTED, connected_until
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    yield server
-    server.close()
-
-
-def run(argv: list[str]) -> tuple[int, float]:
-    started = time.monotonic()
-    code = subprocess.run(argv, timeout=10, check=False).returncode
-    return code, time.monotonic() - started
+from tests.unit.shell_loops import run
 
 
 def test_with_nothing_connected_it_returns_at_once(listener: socket.socket) -> None:

@@ -4,31 +4,12 @@ host's own /bin/sh as a release's runs it: a try waits until the port listens.""
 from __future__ import annotations
 
 import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from provision.services.health import NOT_YET, PASSED, check_until
+from tests.unit.shell_loops import run
 
 SHORTEST = 0.0  # `check_until` gives the loop one whole second more than asked: a one-second window
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    yield server
-    server.close()
-
-
-def run(argv: list[str]) -> tuple[int, float]:
-    started = time.monotonic()
-    code = subprocess.run(argv, timeout=10, check=False).returncode
-    return code, time.monotonic() - started
 
 
 def test_nothing_listening_runs_no_check_and_says_not_yet_when_the_window_ends(tmp_path: Path) -> None:
