@@ -115,6 +115,16 @@ def postgres_url(app: str, password: str) -> str:
     return f"postgres://{POSTGRES_USER}:{password}@{database_name(app)}:{POSTGRES_PORT}/{POSTGRES_DB}"
 
 
+def what_it_keeps(app: str, volume: str) -> str:
+    """What a data volume of the app keeps (APP-data, APP-postgres, an image volume), in the
+    words `down --volumes` asks with."""
+    if volume == data_volume(app):
+        return "its uploads, and its database if it is SQLite"
+    if volume == database_volume(app):
+        return "its PostgreSQL database"
+    return "what its releases wrote at a path its image declares VOLUME"
+
+
 # A path the app's image declares VOLUME, where dockerhello mounts nothing of its own: the
 # engine would give each release an anonymous volume there, empty again at every deploy and
 # left behind by `docker rm` when the release retires, one a deploy. Instead every release

@@ -348,6 +348,11 @@ def test_what_a_release_writes_where_its_image_declares_volume_the_next_release_
     assert f"\nVolumes    {volume}\n" in ok(app("status")).stdout
     ok(app("down"))
     assert docker_client.volumes.get(volume).name == volume  # data stays unless asked
+    asked = app.dockerhello("down", "--volumes", "--app", app.name, stdin="n\n")
+    assert asked.exit_code == 1  # told no: nothing removed
+    assert (f"Remove the data of {app.name} for good: {volume} (what its releases wrote at a path its image "
+            "declares VOLUME)? [y/N]: n") in asked.stderr  # fmt: skip
+    assert docker_client.volumes.get(volume).name == volume
     assert volume in ok(app("down", "--volumes", "--yes")).stderr
     assert not docker_client.volumes.list(filters={"name": volume})
 

@@ -112,8 +112,8 @@ def test_wagtail_start_init_postgres_deploy_keeps_its_data_and_restores_a_backup
     assert (again.exit_code, again.stderr.splitlines()[0]) == (1, f"Error: {dump} exists already")
     kept = dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", stdin="n\n")
     assert kept.exit_code == 1  # asked, and told no: nothing removed
-    assert (f"Remove {app_name}-data and {app_name}-postgres, the data of {app_name} (its database and uploads), "
-            "for good? [y/N]: n") in kept.stderr  # fmt: skip
+    assert (f"Remove the data of {app_name} for good: {app_name}-data (its uploads, and its database if it is "
+            f"SQLite) and {app_name}-postgres (its PostgreSQL database)? [y/N]: n") in kept.stderr  # fmt: skip
     assert docker_client.containers.get(f"{app_name}-db").status == "running"
     assert dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", "--yes").exit_code == 0
     assert not docker_client.volumes.list(filters={"name": f"{app_name}-postgres"})

@@ -20,6 +20,7 @@ from provision.cli.params import (
     path_option,
 )
 from provision.cli.render import table, to_json
+from provision.owned import what_it_keeps
 from provision.project import load_app_name
 
 if TYPE_CHECKING:
@@ -182,9 +183,9 @@ def down(app: App, app_name: str | None, path: Path, machine_name: str | None, c
     operator = app.operator(name, machine_name)
     doomed = operator.data_volumes(name) if volumes else []
     if doomed and not yes:
-        listed = f"{', '.join(doomed[:-1])} and {doomed[-1]}" if len(doomed) > 1 else doomed[0]
-        click.confirm(f"Remove {listed}, the data of {name} (its database and uploads), for good?",
-                      abort=True, err=True)  # fmt: skip
+        kept = [f"{volume} ({what_it_keeps(name, volume)})" for volume in doomed]
+        listed = f"{'; '.join(kept[:-1])} and {kept[-1]}" if len(kept) > 1 else kept[0]
+        click.confirm(f"Remove the data of {name} for good: {listed}?", abort=True, err=True)
     removed = operator.down(name, images, volumes)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
 
