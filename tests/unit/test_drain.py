@@ -13,6 +13,7 @@ import pytest
 from provision.adapters.engine_model import ContainerInfo, parse_container
 from provision.errors import DockerHelloError
 from provision.services.drain import Drain
+from tests.unit.deploy_world import Clock
 
 RELEASE = parse_container(
     json.loads((Path(__file__).parent.parent / "data/engine/inspect-release.json").read_text())[0]
@@ -35,19 +36,6 @@ class RefusingEngine:
         if self.now_running is None:
             raise DockerHelloError("Cannot connect to the Docker engine at unix:///var/run/docker.sock")
         return replace(RELEASE, running=self.now_running)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.mark.parametrize(("now_running", "slept"), [(True, [2.0]), (None, [2.0]), (False, [])])
