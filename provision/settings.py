@@ -108,6 +108,28 @@ class DeploySettings:
             allowed="an image name",
         )
     )
+    pull: bool = setting(
+        Declaration(
+            "--pull/--no-pull",
+            "Ask the base image's registry for a newer version of it before the build, as `docker build "
+            "--pull` does: without it, a base already on the engine is built on as it is, and never gets "
+            "the updates its registry has.",
+            False,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
+    cache: bool = setting(
+        Declaration(
+            "--cache/--no-cache",
+            "Reuse the build's cached steps. --no-cache runs every step of the Dockerfile again, as `docker "
+            "build --no-cache` does: the dependencies are installed afresh, not taken from the layer an "
+            "earlier build made.",
+            True,
+            kinds=(bool,),
+            allowed="true or false",
+        )
+    )
     health_timeout: float = setting(
         Declaration(
             "--health-timeout",

@@ -79,6 +79,17 @@ def base_image(docker_client: docker.DockerClient) -> str:
     return BASE_IMAGE
 
 
+@pytest.fixture(scope="session")
+def registry_image(docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
+    """A registry of the user's own to run (tests/registry/Dockerfile: Debian's, no registry
+    needed to get it), built once for every test that needs one."""
+    tag = "dhtest/registry:1"
+    docker_client.images.build(path=str(REPO / "tests" / "registry"), tag=tag, buildargs={"BASE_IMAGE": base_image},
+                               rm=True, forcerm=True)  # fmt: skip
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
 @dataclass
 class Dockerhello:
     """Runs `dockerhello` in-process, the way a user runs it, with a given environment."""

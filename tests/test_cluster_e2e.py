@@ -18,7 +18,7 @@ from typing import Any
 import docker
 import pytest
 
-from tests.conftest import REPO, Dockerhello, MachineWorld, copy_project, dockerhello_in, make_world, wait_for
+from tests.conftest import Dockerhello, MachineWorld, copy_project, dockerhello_in, make_world, wait_for
 from tests.load import Load
 from tests.swarm_cluster import SwarmCluster
 
@@ -39,18 +39,14 @@ def cluster(docker_client: docker.DockerClient, base_image: str) -> Iterator[Swa
 
 
 @pytest.fixture(scope="module")
-def registry(cluster: SwarmCluster, docker_client: docker.DockerClient, base_image: str) -> Iterator[str]:
-    """A registry of the user's own on node 1's port 5000 (tests/registry/Dockerfile)."""
-    tag = "dhtest/registry:1"
-    docker_client.images.build(path=str(REPO / "tests" / "registry"), tag=tag, buildargs={"BASE_IMAGE": base_image},
-                               rm=True, forcerm=True)  # fmt: skip
+def registry(cluster: SwarmCluster, docker_client: docker.DockerClient, registry_image: str) -> str:
+    """A registry of the user's own on node 1's port 5000."""
     node = cluster.nodes[0]
-    node.load(docker_client, tag)
+    node.load(docker_client, registry_image)
     client = node.client()
-    client.containers.run(tag, detach=True, name="registry", ports={"5000/tcp": 5000})
+    client.containers.run(registry_image, detach=True, name="registry", ports={"5000/tcp": 5000})
     client.close()
-    yield f"{node.address}:5000"
-    docker_client.images.remove(tag, force=True)
+    return f"{node.address}:5000"
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,14 @@ from provision.errors import BaseImageUnavailable, BuildFailed
 from provision.project import Project
 
 LOG_LINES = 30
+NO_REGISTRY_HINT = (
+    "No registry is reachable from this engine. Build a base image from Debian packages with `dockerhello base "
+    "build` and deploy with `--base-image dockerhello/python:trixie` (or set DOCKERHELLO_BASE_IMAGE)."
+)
+PULL_HINT = (
+    "--pull asks the base image's registry for a newer version, and this engine could not get it there (a base "
+    "that `dockerhello base build` made is in no registry). Deploy without --pull to build on the engine's copy."
+)
 # What the builder says when a FROM image can be neither found nor pulled.
 _PULL_FAILURES = ("pull access denied", "no such host", "manifest unknown", "not found", "dial tcp", "timeout")
 
@@ -34,6 +42,7 @@ class BuildLog:
     (to name a base image given by one), the image the last stage is FROM, the last lines."""
 
     buildargs: dict[str, str] = field(default_factory=dict)
+    pull: bool = False  # the build asked the base's registry anew (--pull)
     step: str = ""
     args: dict[str, str] = field(default_factory=dict)
     last_from: str | None = None
@@ -58,9 +67,7 @@ class BuildLog:
             written = self.written_from()
             unavailable = BaseImageUnavailable(
                 f"Cannot pull the base image {expand_args(written, {**self.args, **self.buildargs})}: {said}",
-                hint="No registry is reachable from this engine. Build a base image from Debian packages with "
-                "`dockerhello base build` and deploy with `--base-image dockerhello/python:trixie` (or set "
-                "DOCKERHELLO_BASE_IMAGE).",
+                hint=PULL_HINT if self.pull else NO_REGISTRY_HINT,
             )
             unavailable.takes_base_arg = "BASE_IMAGE" in written
             return unavailable
@@ -76,36 +83,39 @@ class ImageBuilder:
         self.engine = engine
         self.console = console
 
-    def build(self, project: Project, image: str, base_image: str | None) -> str | None:
+    def build(self, project: Project, image: str, base_image: str | None, *, pull: bool = False,
+              cache: bool = True) -> str | None:  # fmt: skip
         """Build `image` (and APP:latest) from the Dockerfile as written; returns the image its
         last stage was built FROM. No labels are added: each would be a build step of its own
         after the code's, a committed container (about 0.1 s) on every deploy, and the tag
         APP:RELEASE already names the release and its commit. Where the Dockerfile's default
         base cannot be pulled and takes the BASE_IMAGE argument, a base `dockerhello base
-        build` made is used, and said."""
+        build` made is used, and said; not with `pull`, which asked for the registry's."""
         try:
-            return self._build(project, image, base_image)
+            return self._build(project, image, base_image, pull, cache)
         except BaseImageUnavailable as unavailable:
-            fallback = self.registry_free_base() if unavailable.takes_base_arg and not base_image else None
+            fallback = self.registry_free_base() if unavailable.takes_base_arg and not base_image and not pull else None
             if fallback is None:
                 raise
             self.console.warn(
                 f"the Dockerfile's base image cannot be pulled: building on {fallback}, which `dockerhello base "
                 "build` made (--base-image or DOCKERHELLO_BASE_IMAGE chooses another)"
             )
-            return self._build(project, image, fallback) or fallback
+            return self._build(project, image, fallback, pull, cache) or fallback
 
-    def _build(self, project: Project, image: str, base_image: str | None) -> str | None:
-        self.console.step(f"Building {image} from {project.path}")
+    def _build(self, project: Project, image: str, base_image: str | None, pull: bool, cache: bool) -> str | None:
+        how = [words for words, asked in (("its base image pulled anew", pull), ("no cached step", not cache)) if asked]
+        self.console.step(f"Building {image} from {project.path}" + (f" ({', '.join(how)})" if how else ""))
         buildargs = {"BASE_IMAGE": base_image} if base_image else {}
-        if base_image and self.engine.image(base_image) is None:
+        # With --pull the build fetches the base, so it need not be on the engine yet.
+        if base_image and not pull and self.engine.image(base_image) is None:
             raise BaseImageUnavailable(
                 f"Base image {base_image} is not on the {self.engine.target.describe()}",
                 hint="Build one without a registry with `dockerhello base build`, or name an image "
                 "that `docker images` lists.",
             )
-        log = BuildLog(buildargs=buildargs)
-        for event in self.engine.build(image, {}, buildargs or None, path=project.path):
+        log = BuildLog(buildargs=buildargs, pull=pull)
+        for event in self.engine.build(image, {}, buildargs or None, path=project.path, pull=pull, nocache=not cache):
             if event.kind == "error":
                 raise log.error(event.text)
             self.console.stream(event.text)

@@ -89,7 +89,9 @@ class ClusterDeployer(ClusterOperator):
             release = replace(release, image=f"{app}:{release.id}")
             store.add(release)
             try:
-                built_on = ImageBuilder(self.engine, self.console).build(project, release.image, options.base_image)
+                built_on = ImageBuilder(self.engine, self.console).build(
+                    project, release.image, options.base_image, pull=options.pull, cache=options.cache
+                )
                 result = self._release(app, release, options, replicas, proxy_base=options.base_image or built_on)
             except BaseException as exc:
                 store.mark(release.id, ReleaseState.FAILED, failure_reason(exc))

@@ -130,7 +130,9 @@ class Deployer:
                 recorded = pool.submit(store.add, release)
                 routed = pool.submit(self._routed, project.app)
                 try:
-                    built_on = self.builder.build(project, release.image, options.base_image)
+                    built_on = self.builder.build(
+                        project, release.image, options.base_image, pull=options.pull, cache=options.cache
+                    )
                 except BaseException as exc:
                     recorded.result()
                     store.mark(release.id, ReleaseState.FAILED, f"build: {failure_reason(exc)}")

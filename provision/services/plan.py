@@ -12,6 +12,8 @@ from provision.validators import Publish
 class DeployOptions:
     publish: Publish = field(default_factory=Publish)
     base_image: str | None = None
+    pull: bool = False  # the base image asked of its registry anew, as `docker build --pull`
+    cache: bool = True  # False: every build step run again, as `docker build --no-cache`
     health_timeout: float = 120.0
     # Engine-side address to bind; a machine target binds all of the VM's interfaces.
     bind_ip: str | None = None
@@ -30,6 +32,8 @@ class DeployOptions:
         return cls(
             publish=settings.publish,
             base_image=settings.base_image,
+            pull=settings.pull,
+            cache=settings.cache,
             health_timeout=settings.health_timeout,
             environment=settings.environment(),
             hardening=settings.hardening,

@@ -79,6 +79,7 @@ class FakeEngine:
     declares_volumes: tuple[str, ...] = ()  # the paths an image built here declares VOLUME
     behaviour: Behaviour = field(default_factory=Behaviour)
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    build_flags: list[dict[str, bool]] = field(default_factory=list)  # each build's pull and nocache
     switches: int = 0
     held: list[FakeHeldExec] = field(default_factory=list)  # every held exec started, closed or not
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -133,8 +134,10 @@ class FakeEngine:
         return 0
 
     def build(self, tag: str, labels: Mapping[str, str], buildargs: Mapping[str, str] | None = None,
-              path: Path | None = None, context: bytes | None = None) -> Iterator[BuildEvent]:  # fmt: skip
+              path: Path | None = None, context: bytes | None = None, pull: bool = False,
+              nocache: bool = False) -> Iterator[BuildEvent]:  # fmt: skip
         self.calls.append(("build", tag, str(dict(buildargs or {}))))
+        self.build_flags.append({"pull": pull, "nocache": nocache})
         base = (buildargs or {}).get("BASE_IMAGE", "python:3.12-slim")
         script = self.build_script or [
             BuildEvent("stream", "Step 1/3 : ARG BASE_IMAGE=python:3.12-slim\n"),

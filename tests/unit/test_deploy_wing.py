@@ -159,6 +159,36 @@ def test_a_base_image_that_is_not_on_the_engine(world: World) -> None:
     )
 
 
+def test_pull_and_no_cache_reach_the_build_of_the_release_and_say_so(world: World) -> None:
+    world.deploy()
+    world.deploy(pull=True, cache=False)
+    release_builds = [flags for call, flags in zip(
+        (c for c in world.engine.calls if c[0] == "build"), world.engine.build_flags, strict=True
+    ) if call[1].startswith("shop:")]  # fmt: skip
+    assert release_builds == [{"pull": False, "nocache": False}, {"pull": True, "nocache": True}]
+    assert " (its base image pulled anew, no cached step)" in world.err.getvalue()
+
+
+def test_with_pull_a_base_not_on_the_engine_is_pulled_not_refused(world: World) -> None:
+    release = world.deploy(base_image="dhtest/elsewhere:1", pull=True)
+    assert ("build", f"shop:{release}", "{'BASE_IMAGE': 'dhtest/elsewhere:1'}") in world.engine.calls
+
+
+def test_with_pull_a_base_that_cannot_be_pulled_is_an_error_and_no_other_base_is_tried(world: World) -> None:
+    world.engine.add_image("dockerhello/python:trixie")  # what the fallback would take without --pull
+    world.engine.build_script = [
+        BuildEvent("stream", "Step 1/3 : ARG BASE_IMAGE=python:3.13-slim\n"),
+        BuildEvent("stream", "Step 2/3 : FROM ${BASE_IMAGE}\n"),
+        BuildEvent("error", "pull access denied for python, repository does not exist or may require 'docker login'"),
+    ]
+    with pytest.raises(BaseImageUnavailable) as raised:
+        world.deploy(pull=True)
+    assert raised.value.message.startswith("Cannot pull the base image python:3.13-slim: pull access denied")
+    assert (raised.value.hint or "").startswith("--pull asks the base image's registry for a newer version")
+    assert len([c for c in world.engine.calls if c[0] == "build"]) == 1
+    assert "building on" not in world.err.getvalue()
+
+
 def test_rollback_goes_to_the_previous_healthy_release_and_is_refused_without_one(world: World) -> None:
     with pytest.raises(DockerHelloError) as nothing:
         world.deployer.rollback(APP, None, DeployOptions(publish=Publish("127.0.0.1", 18000)))

@@ -101,11 +101,11 @@ class Engine(InsideContainers, SwarmOperations):
     @translated
     def build(
         self, tag: str, labels: Mapping[str, str], buildargs: Mapping[str, str] | None = None,
-        path: Path | None = None, context: bytes | None = None,
+        path: Path | None = None, context: bytes | None = None, pull: bool = False, nocache: bool = False,
     ) -> Iterator[BuildEvent]:  # fmt: skip
         """Build from a directory (`path`) or a tar `context`, streaming as it goes (the
         high-level build only returns at the end). No intermediate container is left, even
-        by a failed step."""
+        by a failed step. `pull` and `nocache` are `docker build`'s --pull and --no-cache."""
         stream = self.api.build(
             path=str(path) if path is not None else None,
             fileobj=io.BytesIO(context) if context is not None else None,
@@ -113,7 +113,7 @@ class Engine(InsideContainers, SwarmOperations):
             tag=tag, buildargs=dict(buildargs) if buildargs else None,
             # The engine adds a LABEL step for these, after the last of the Dockerfile's.
             labels=dict(labels) if labels else None,
-            rm=True, forcerm=True, decode=True,
+            rm=True, forcerm=True, decode=True, pull=pull, nocache=nocache,
         )  # fmt: skip
         for chunk in stream:
             event = parse_build_chunk(chunk)
