@@ -40,6 +40,25 @@ def test_version() -> None:
     assert result.output == f"dockerhello, version {__version__}\n"
 
 
+def completed(words: str) -> list[str]:
+    """What bash's completion, as the README loads it, offers for the last of `words`."""
+    script = Path(sys.executable).parent / "dockerhello"
+    environ = {"PATH": str(script.parent), "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1),
+               "_DOCKERHELLO_COMPLETE": "bash_complete"}  # fmt: skip
+    result = subprocess.run([str(script)], env=environ, capture_output=True, text=True, timeout=60, check=True)
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+
+
+def test_the_shell_completes_commands_options_and_choices() -> None:
+    source = subprocess.run([str(Path(sys.executable).parent / "dockerhello")], env={"_DOCKERHELLO_COMPLETE": "bash_source"},
+                            capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    assert "complete -o nosort -F _dockerhello_completion dockerhello" in source.stdout
+    assert completed("dockerhello de") == ["deploy"]
+    assert completed("dockerhello machine c") == ["create"]
+    assert completed("dockerhello deploy --no-c") == ["--no-cache"]
+    assert completed("dockerhello env --shell ") == ["bash", "zsh", "fish", "powershell", "cmd"]
+
+
 def test_python_dash_m_and_the_console_script_run() -> None:
     proc = subprocess.run([sys.executable, "-m", "provision", "--version"], capture_output=True, text=True, cwd=REPO)
     assert proc.stdout == f"dockerhello, version {__version__}\n"
