@@ -79,6 +79,9 @@ def test_pull_builds_on_the_registrys_newer_base_not_the_engines_copy(
         assert result.exit_code == 0, result.stderr
         assert f"==> Building {app_name}:" in result.stderr
         assert f"from {project} (its base image pulled anew)" in result.stderr
+        # The pull shows, as `docker build --pull` shows it without a terminal.
+        assert f"3: Pulling from {app_name}/python" in result.stderr.splitlines()
+        assert f"Status: Downloaded newer image for {base}" in result.stderr.splitlines()
         assert served(port) == b"Hello, World!"
         (release,) = release_containers(docker_client, app_name)
         code, output = release.exec_run(["cat", MARK])

@@ -230,7 +230,12 @@ def parse_build_chunk(chunk: Mapping[str, Any]) -> BuildEvent | None:
     if "stream" in chunk:
         return BuildEvent("stream", str(chunk["stream"]))
     if "status" in chunk:
-        return BuildEvent("status", f"{chunk['status']} {chunk.get('progress', '')}".rstrip() + "\n")
+        # A pull's progress ticks, hundreds a layer, are left out, as `docker build` leaves them
+        # out where it writes to no terminal; each line names its layer (or tag), as docker's do.
+        if "current" in (chunk.get("progressDetail") or {}):
+            return None
+        layer = chunk.get("id")
+        return BuildEvent("status", (f"{layer}: " if layer else "") + f"{chunk['status']}\n")
     return None
 
 

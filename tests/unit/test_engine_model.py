@@ -91,10 +91,23 @@ def test_engine_info() -> None:
 def test_build_stream_chunks() -> None:
     assert parse_build_chunk({"stream": "Step 1/14 : ARG BASE_IMAGE=python:3.12-slim\n"}) == BuildEvent(
         "stream", "Step 1/14 : ARG BASE_IMAGE=python:3.12-slim\n")  # fmt: skip
-    assert parse_build_chunk({"status": "Pulling fs layer", "progress": "[=>  ]"}) == BuildEvent(
-        "status", "Pulling fs layer [=>  ]\n")  # fmt: skip
     assert parse_build_chunk({"error": "boom\n", "errorDetail": {"message": "boom"}}) == BuildEvent("error", "boom")
     assert parse_build_chunk({"aux": {"ID": "sha256:0123"}}) is None
+
+
+def test_a_build_that_pulls_its_base_says_each_layer_once_without_the_progress_ticks() -> None:
+    # Recorded: `build --pull` of a FROM whose last layer the engine did not have.
+    chunks = [json.loads(line) for line in (DATA / "build-pull.jsonl").read_text().splitlines()]
+    said = [event.text for event in map(parse_build_chunk, chunks) if event is not None and event.kind == "status"]
+    assert said == [
+        "3: Pulling from rec/python\n",
+        "1cbc7bfcf8cd: Already exists\n",
+        "570021ad55cb: Pulling fs layer\n",
+        "570021ad55cb: Download complete\n",
+        "570021ad55cb: Pull complete\n",
+        "Digest: sha256:957dee1d0981b620dcb4a9108e100f8143fd9074635dbe364f55ce88299f2da1\n",
+        "Status: Downloaded newer image for 127.0.0.1:5999/rec/python:3\n",
+    ]
 
 
 def test_parsers_take_what_an_old_or_odd_engine_leaves_out() -> None:
