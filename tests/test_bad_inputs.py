@@ -400,7 +400,7 @@ CASES: dict[str, Case] = {
         ("deploy", "{project}"),
         1,
         "Error: {project}/dockerhello.toml: pubish: unknown setting",
-        "Hint: Allowed: app, publish, base_image, health_timeout, keep, database, migrate, health_path, registry, memory, "
+        "Hint: Allowed: app, publish, base_image, pull, cache, health_timeout, keep, database, migrate, health_path, registry, memory, "
         "cpus, read_only, drop_capabilities, no_new_privileges, allow_root, env, env_file.",
         files={"dockerhello.toml": b'pubish = "8000"\n'},
     ),
