@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import timedelta
 from pathlib import Path
 
+import docker
 import pytest
 
 from provision.adapters.docker_machine import DockerMachine
 from provision.adapters.engine import Engine
+from provision.adapters.engine_model import parse_time
 from provision.adapters.vboxmanage import VBoxManage
 from provision.process import Runner
 from provision.services.doctor import Check, Doctor, HostPlatform, Status
@@ -118,3 +122,32 @@ def test_a_configured_base_image_that_is_missing_blocks(dh: Dockerhello, docker_
         "[fail] base image                  DOCKERHELLO_BASE_IMAGE=dhtest/absent:1 is not on the engine"
         in result.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("tag", "fix"),
+    [
+        (None, "`sudo dockerhello base build --tag {tag} --rebuild` makes it again from Debian's current packages "
+               "(with the --suite it was made with)."),
+        ("dhtest/registry-base-{pid}:1", "`dockerhello deploy --pull` builds on its registry's newer version "
+                                          "(`docker pull {tag}` fetches it)."),
+    ],
+    ids=["made by base build", "from a registry"],
+)  # fmt: skip
+def test_a_base_image_older_than_a_month_is_a_warning_with_the_way_to_a_newer_one(
+    world: MachineWorld, tmp_path: Path, docker_client: docker.DockerClient, base_image: str, tag: str | None, fix: str
+) -> None:
+    image = docker_client.images.get(base_image)
+    created = parse_time(str(image.attrs["Created"]))
+    assert created is not None
+    tag = tag.format(pid=os.getpid()) if tag else base_image
+    image.tag(tag)
+    try:
+        environ = {**world.environ, "DOCKERHELLO_BASE_IMAGE": tag}
+        fresh = doctor(environ, tmp_path, now=lambda: created + timedelta(days=29))["base image"]
+        old = doctor(environ, tmp_path, now=lambda: created + timedelta(days=45, hours=1))["base image"]
+    finally:
+        if tag != base_image:
+            docker_client.images.remove(tag)
+    assert fresh == Check("base image", Status.OK, f"{tag} is on the engine")
+    assert old == Check("base image", Status.WARN, f"{tag} is on the engine, made 45 days ago", fix.format(tag=tag))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -73,6 +74,7 @@ class ImageInfo:
     size: int
     layers: tuple[str, ...]
     volumes: tuple[str, ...] = ()  # the paths it declares VOLUME
+    created: datetime | None = None  # when it was built (or imported)
 
     def tags_in(self, repository: str) -> tuple[str, ...]:
         """Its tags REPOSITORY:TAG. Two apps that build the same thing get one image, tagged
@@ -207,7 +209,17 @@ def parse_image(data: Mapping[str, Any]) -> ImageInfo:
         size=int(data.get("Size") or 0),
         layers=tuple(_dict(data.get("RootFS")).get("Layers") or ()),
         volumes=tuple(sorted(_dict(config.get("Volumes")))),
+        created=parse_time(str(data.get("Created") or "")),
     )
+
+
+def parse_time(text: str) -> datetime | None:
+    """Docker's nanosecond times (2026-11-23T21:02:17.123456789Z); None for "never"."""
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, rest = text.partition(".")
+    micro = "".join(ch for ch in rest if ch.isdigit())[:6]
+    return datetime.fromisoformat(f"{head.rstrip('Z')}.{micro or '0'}+00:00")
 
 
 def parse_info(info: Mapping[str, Any], version: Mapping[str, Any]) -> EngineInfo:

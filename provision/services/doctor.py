@@ -6,11 +6,13 @@ import platform
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
 from provision.adapters.docker_machine import DockerMachine
 from provision.adapters.engine import Engine
+from provision.adapters.engine_model import ImageInfo
 from provision.adapters.host import Sysctl
 from provision.adapters.vboxmanage import VBoxManage, parse_version
 from provision.defaults import BASE_REPOSITORY
@@ -19,6 +21,9 @@ from provision.errors import DockerHelloError
 from provision.services.ports import host_port_free
 
 DEFAULT_BASE = "python:3.12-slim"
+# Older than this, a base image has likely missed security updates: Debian's official images, which
+# the Python ones are built on, are rebuilt with its updates about once a month.
+STALE_AFTER = timedelta(days=30)
 
 
 class Status(StrEnum):
@@ -63,6 +68,7 @@ class Doctor:
         cpuinfo: Path = Path("/proc/cpuinfo"),
         port_is_free: Callable[[str, int, str], bool] = host_port_free,
         sysctl: Sysctl | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.docker_machine = docker_machine
         self.vbox = vbox
@@ -72,6 +78,7 @@ class Doctor:
         self.cpuinfo = cpuinfo
         self.port_is_free = port_is_free
         self.sysctl = sysctl
+        self.now = now
 
     def run(self) -> list[Check]:
         target = EngineTarget.from_environ(self.environ)
@@ -186,14 +193,17 @@ class Doctor:
         image = configured or DEFAULT_BASE
         if engine is None:
             return Check(name, Status.SKIP, f"{image}: no engine to look in")
-        if engine.image(image) is None:
+        found = engine.image(image)
+        if found is None:
             if configured:
                 return Check(name, Status.FAIL, f"DOCKERHELLO_BASE_IMAGE={image} is not on the engine",
                              "Build it: `sudo dockerhello base build`.", blocks_deploy=True)  # fmt: skip
-            made = sorted(tag for found in engine.images(BASE_REPOSITORY) for tag in found.tags)
+            made = sorted(((tag, base) for base in engine.images(BASE_REPOSITORY) for tag in base.tags),
+                          key=lambda made_as: made_as[0])  # fmt: skip
             if made:
-                return Check(name, Status.OK, f"{image} is not on the engine: deploys that cannot pull it build on "
-                             f"{made[0]} (made by `dockerhello base build`)")  # fmt: skip
+                tag, base = made[0]
+                return self._aged(name, base, tag, f"{image} is not on the engine: deploys that cannot pull it build "
+                                  f"on {tag} (made by `dockerhello base build`)")  # fmt: skip
             return Check(
                 name,
                 Status.WARN,
@@ -201,4 +211,19 @@ class Doctor:
                 "Without a registry: `sudo dockerhello base build`, then deploy with --base-image "
                 "dockerhello/python:trixie (or export DOCKERHELLO_BASE_IMAGE).",
             )
-        return Check(name, Status.OK, f"{image} is on the engine")
+        return self._aged(name, found, image, f"{image} is on the engine")
+
+    def _aged(self, name: str, image: ImageInfo, tag: str, detail: str) -> Check:
+        """OK, or a warning where the base is older than STALE_AFTER: a deploy builds on the
+        engine's copy as it is, and never gets the security updates published since."""
+        age = self.now() - image.created if image.created else None
+        if age is None or age < STALE_AFTER:
+            return Check(name, Status.OK, detail)
+        if tag.startswith(f"{BASE_REPOSITORY}:"):
+            fix = (f"`sudo dockerhello base build --tag {tag} --rebuild` makes it again from Debian's current packages "
+                   "(with the --suite it was made with).")  # fmt: skip
+        else:
+            fix = (
+                f"`dockerhello deploy --pull` builds on its registry's newer version (`docker pull {tag}` fetches it)."
+            )
+        return Check(name, Status.WARN, f"{detail}, made {age.days} days ago", fix)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from provision.adapters.engine import Engine
-from provision.adapters.engine_model import ContainerInfo
+from provision.adapters.engine_model import ContainerInfo, parse_time
 from provision.engine import EngineTarget
 from provision.errors import DockerHelloError
 from provision.owned import (
@@ -45,15 +45,6 @@ class AppStatus:
     database: str | None = None  # the app's PostgreSQL: "APP-db running, healthy"; None without one
     proxy: str | None = None  # "current", or how an earlier dockerhello's proxy differs; None without one
     volumes: tuple[str, ...] = ()  # where its data is: what `down --volumes` would remove
-
-
-def parse_time(text: str) -> datetime | None:
-    """Docker's nanosecond times (2026-11-23T21:02:17.123456789Z); None for "never"."""
-    if not text or text.startswith("0001-"):
-        return None
-    head, _, rest = text.partition(".")
-    micro = "".join(ch for ch in rest if ch.isdigit())[:6]
-    return datetime.fromisoformat(f"{head.rstrip('Z')}.{micro or '0'}+00:00")
 
 
 def app_url(target: EngineTarget, port: int) -> str:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from provision.adapters.engine_model import BuildEvent, ContainerSpec, NetworkInfo, PortBinding, parse_info
+from provision.adapters.engine_model import BuildEvent, ContainerSpec, NetworkInfo, PortBinding, parse_info, parse_time
 from provision.engine import EngineTarget
 from provision.errors import BaseImageUnavailable, DeployFailed, DockerHelloError
 from provision.owned import ROUTE_DIR, image_volume
 from provision.secret_store import SecretStore
-from provision.services.operate import parse_time
 from provision.services.plan import DeployOptions
 from provision.services.proxy_layout import nginx_command, other_slot, parse_route, slot_addresses
 from provision.services.releases import ReleaseState

@@ -4,6 +4,7 @@ deploy wing decides on."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ def test_images() -> None:
     assert image.layers[: len(base.layers)] == base.layers  # built on the base
     assert base.tags == ("dockerhello/python:trixie",)
     assert (image.volumes, base.volumes) == ((), ())
+    assert base.created == datetime(2026, 11, 25, 12, 43, 15, 928224, tzinfo=UTC)  # imported by `base build`
 
 
 def test_an_image_with_a_volume_step() -> None:
