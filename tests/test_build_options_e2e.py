@@ -8,7 +8,6 @@ plain HTTP to a registry there, as to any on 127.0.0.0/8): no registry outside i
 from __future__ import annotations
 
 import contextlib
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import docker
 import pytest
 
 from provision.owned import LABEL_PROXY_BASE
-from tests.conftest import Dockerhello, copy_project, free_port, release_containers, remove_app
+from tests.conftest import Dockerhello, copy_project, free_port, release_containers, remove_app, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -36,18 +35,18 @@ def registry(docker_client: docker.DockerClient, registry_image: str, app_name: 
     container = docker_client.containers.run(registry_image, detach=True, name=f"{app_name}-registry",
                                              ports={"5000/tcp": ("127.0.0.1", port)})  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"the registry did not answer: {container.logs()[-500:]!r}") from None
-                time.sleep(0.2)
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/v2/"), 30, "the registry answering", every=0.2)
         yield f"127.0.0.1:{port}"
     finally:
         container.remove(force=True)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def push(client: docker.DockerClient, repository: str, tag: str) -> None:

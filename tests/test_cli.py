@@ -40,18 +40,20 @@ def test_version() -> None:
     assert result.output == f"dockerhello, version {__version__}\n"
 
 
+SCRIPT = Path(sys.executable).parent / "dockerhello"  # the console script of the virtualenv running the tests
+
+
 def completed(words: str) -> list[str]:
     """What bash's completion, as the README loads it, offers for the last of `words`."""
-    script = Path(sys.executable).parent / "dockerhello"
-    environ = {"PATH": str(script.parent), "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1),
+    environ = {"PATH": str(SCRIPT.parent), "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1),
                "_DOCKERHELLO_COMPLETE": "bash_complete"}  # fmt: skip
-    result = subprocess.run([str(script)], env=environ, capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run([str(SCRIPT)], env=environ, capture_output=True, text=True, timeout=60, check=True)
     return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
 
 
 def test_the_shell_completes_commands_options_and_choices() -> None:
-    source = subprocess.run([str(Path(sys.executable).parent / "dockerhello")], env={"_DOCKERHELLO_COMPLETE": "bash_source"},
-                            capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    source = subprocess.run([str(SCRIPT)], env={"_DOCKERHELLO_COMPLETE": "bash_source"}, capture_output=True, text=True,
+                            timeout=60, check=True)  # fmt: skip
     assert "complete -o nosort -F _dockerhello_completion dockerhello" in source.stdout
     assert completed("dockerhello de") == ["deploy"]
     assert completed("dockerhello machine c") == ["create"]
@@ -62,8 +64,7 @@ def test_the_shell_completes_commands_options_and_choices() -> None:
 def test_python_dash_m_and_the_console_script_run() -> None:
     proc = subprocess.run([sys.executable, "-m", "provision", "--version"], capture_output=True, text=True, cwd=REPO)
     assert proc.stdout == f"dockerhello, version {__version__}\n"
-    script = Path(sys.executable).parent / "dockerhello"
-    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    proc = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True)
     assert proc.stdout.startswith("Usage: dockerhello [OPTIONS] COMMAND [ARGS]...")
 
 

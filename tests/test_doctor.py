@@ -140,8 +140,11 @@ def test_a_base_image_older_than_a_month_is_a_warning_with_the_way_to_a_newer_on
     image = docker_client.images.get(base_image)
     created = parse_time(str(image.attrs["Created"]))
     assert created is not None
-    tag = tag.format(pid=os.getpid()) if tag else base_image
-    image.tag(tag)
+    if tag:  # an image from a registry: the same image under a tag outside dockerhello/python
+        tag = tag.format(pid=os.getpid())
+        image.tag(tag)
+    else:
+        tag = base_image
     try:
         environ = {**world.environ, "DOCKERHELLO_BASE_IMAGE": tag}
         fresh = doctor(environ, tmp_path, now=lambda: created + timedelta(days=29))["base image"]

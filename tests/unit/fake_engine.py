@@ -79,7 +79,7 @@ class FakeEngine:
     declares_volumes: tuple[str, ...] = ()  # the paths an image built here declares VOLUME
     behaviour: Behaviour = field(default_factory=Behaviour)
     calls: list[tuple[str, ...]] = field(default_factory=list)
-    build_flags: list[dict[str, bool]] = field(default_factory=list)  # each build's pull and nocache
+    build_flags: dict[str, dict[str, bool]] = field(default_factory=dict)  # tag -> its build's pull and nocache
     switches: int = 0
     held: list[FakeHeldExec] = field(default_factory=list)  # every held exec started, closed or not
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -137,7 +137,7 @@ class FakeEngine:
               path: Path | None = None, context: bytes | None = None, pull: bool = False,
               nocache: bool = False) -> Iterator[BuildEvent]:  # fmt: skip
         self.calls.append(("build", tag, str(dict(buildargs or {}))))
-        self.build_flags.append({"pull": pull, "nocache": nocache})
+        self.build_flags[tag] = {"pull": pull, "nocache": nocache}
         base = (buildargs or {}).get("BASE_IMAGE", "python:3.12-slim")
         script = self.build_script or [
             BuildEvent("stream", "Step 1/3 : ARG BASE_IMAGE=python:3.12-slim\n"),
