@@ -41,6 +41,7 @@ class Declaration:
     # What the file may hold, and those words when it holds something else.
     kinds: tuple[type, ...] = (str,)
     allowed: str = ""
+    choices: tuple[str, ...] = ()  # every value the rule allows, where they are few: the shell completes them
 
     def typed_default(self) -> Any:
         if self.multiple:
@@ -162,6 +163,7 @@ class DeploySettings:
             validators.database,
             "sqlite|postgres|none",
             allowed='"sqlite", "postgres" or "none"',
+            choices=validators.DATABASES,
         )
     )
     migrate: bool = setting(
@@ -310,7 +312,7 @@ def options(command: F) -> F:
         help_text = declaration.help + (f"  [default: {shown}]" if shown else "")
         kwargs: dict[str, Any] = {"help": help_text, "envvar": envvar(name), "show_envvar": True}
         if declaration.parse is not None:
-            kwargs["type"] = Validated(name, declaration.parse, declaration.metavar)
+            kwargs["type"] = Validated(name, declaration.parse, declaration.metavar, declaration.choices)
         elif "/" not in declaration.flag:
             kwargs["type"] = READABLE_FILE
             kwargs["metavar"] = declaration.metavar

@@ -48,7 +48,7 @@ def completed(words: str) -> list[str]:
     environ = {"PATH": str(SCRIPT.parent), "COMP_WORDS": words, "COMP_CWORD": str(len(words.split(" ")) - 1),
                "_DOCKERHELLO_COMPLETE": "bash_complete"}  # fmt: skip
     result = subprocess.run([str(SCRIPT)], env=environ, capture_output=True, text=True, timeout=60, check=True)
-    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]  # nothing: one empty line
 
 
 def test_the_shell_completes_commands_options_and_choices() -> None:
@@ -59,6 +59,9 @@ def test_the_shell_completes_commands_options_and_choices() -> None:
     assert completed("dockerhello machine c") == ["create"]
     assert completed("dockerhello deploy --no-c") == ["--no-cache"]
     assert completed("dockerhello env --shell ") == ["bash", "zsh", "fish", "powershell", "cmd"]
+    assert completed("dockerhello deploy --db ") == ["sqlite", "postgres", "none"]
+    assert completed("dockerhello init --db p") == ["postgres"]
+    assert completed("dockerhello deploy --memory ") == []  # any size: nothing to offer, and no error
 
 
 def test_python_dash_m_and_the_console_script_run() -> None:

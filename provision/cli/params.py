@@ -23,13 +23,20 @@ T = TypeVar("T")
 class Validated(click.ParamType, Generic[T]):  # type: ignore[type-arg]  # generic only from click 8.3
     """A click type whose conversion is one validator: text in, typed value or its message out."""
 
-    def __init__(self, name: str, validate: Callable[[str], T], metavar: str | None = None) -> None:
+    def __init__(self, name: str, validate: Callable[[str], T], metavar: str | None = None,
+                 choices: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.name = name
         self.validate = validate
         self._metavar = metavar or name.upper()
+        self.choices = choices  # for the shell's completion, where the rule allows only these
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return self._metavar
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(choice) for choice in self.choices if choice.startswith(incomplete)]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> T:
         if not isinstance(value, str):
@@ -58,7 +65,7 @@ DEBIAN_SUITE = Validated("suite", validators.debian_suite, "SUITE")
 MIRROR = Validated("mirror", validators.mirror, "URL")
 IPV4 = Validated("IPv4 address", validators.ipv4_host, "IP")
 HOSTONLY_CIDR = Validated("CIDR", validators.hostonly_cidr, "CIDR")
-DATABASE = Validated("database", validators.database, "sqlite|postgres|none")
+DATABASE = Validated("database", validators.database, "sqlite|postgres|none", validators.DATABASES)
 
 
 class PathParam(click.Path):
