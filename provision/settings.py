@@ -4,7 +4,8 @@ DOCKERHELLO_* variable, its key in the project's file, its rule, its default and
 Where a value comes from, highest first: the flag, the variable (click reads both), the
 project's `dockerhello.toml` or `[tool.dockerhello]`, the default. `merge` is the pure
 function that applies that order; `load` reads the project's file and env files for it.
-`deploy` and `up` take the same options (`options`) and so honour the same settings.
+`deploy`, `up` and `config` take the same options (`provision.cli.setting_options`), and so honour the
+same settings.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from provision import validators
 from provision.config import ProjectConfig, load_config, parse_env_file
@@ -23,8 +22,6 @@ from provision.validators import Publish
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -303,30 +300,19 @@ def envvar(name: str) -> str:
     return f"DOCKERHELLO_{name.upper()}"
 
 
-def options(command: F) -> F:
-    """The settings as click options, flag and DOCKERHELLO_* variable, on `command`."""
-    from provision.cli.params import READABLE_FILE, Validated
-
-    for name, declaration in reversed(DECLARATIONS.items()):
-        shown = declaration.shown_default()
-        help_text = declaration.help + (f"  [default: {shown}]" if shown else "")
-        kwargs: dict[str, Any] = {"help": help_text, "envvar": envvar(name), "show_envvar": True}
-        if declaration.parse is not None:
-            kwargs["type"] = Validated(name, declaration.parse, declaration.metavar, declaration.choices)
-        elif "/" not in declaration.flag:
-            kwargs["type"] = READABLE_FILE
-            kwargs["metavar"] = declaration.metavar
-        # None marks "not given", so that the project's file and the default come next.
-        kwargs["default"] = () if declaration.multiple else None
-        command = click.option(declaration.flag, name, multiple=declaration.multiple, **kwargs)(command)
-    return command
-
-
-def given_by(ctx: click.Context) -> dict[str, Any]:
-    """The settings the command line or a DOCKERHELLO_* variable gave, and only those: a value
-    of None can be given too (`--memory ""`: no limit), so presence, not value, says given."""
-    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
-    return {name: ctx.params[name] for name in DECLARATIONS if ctx.get_parameter_source(name) in sources}
+def origins(given: Mapping[str, str], config: ProjectConfig) -> dict[str, str]:
+    """Where each setting's value comes from, in `merge`'s order: the flag or variable that gave it
+    (`given`), else the project's file, else the default; for the app's variables and env files,
+    the file's and then those given."""
+    found: dict[str, list[str]] = {}
+    for name, declaration in DECLARATIONS.items():
+        found[name] = [given[name]] if name in given else []
+        if name in config.values and (not found[name] or declaration.multiple):
+            found[name].insert(0, config.where(name))
+    # The env files' variables come between the file's table and --env (`DeploySettings.environment`).
+    table = found["env"][:1] if "env" in config.values else []
+    found["env"] = [*table, *found["env_file"], *found["env"][len(table) :]]
+    return {name: ", then ".join(parts) or "default" for name, parts in found.items()}
 
 
 def merge(given: Mapping[str, Any], config: ProjectConfig) -> DeploySettings:
@@ -368,3 +354,10 @@ def _from_file(name: str, declaration: Declaration, config: ProjectConfig) -> An
 def load(project: Path, given: Mapping[str, Any]) -> DeploySettings:
     """The settings for the project at `project`: its file read, merged under `given`."""
     return merge(given, load_config(project.resolve(), DECLARATIONS))
+
+
+def load_explained(project: Path, given: Mapping[str, Any], given_from: Mapping[str, str]) -> tuple[
+        DeploySettings, dict[str, str]]:  # fmt: skip
+    """`load`, with each setting's `origins`; `given_from` says where `given`'s values came from."""
+    config = load_config(project.resolve(), DECLARATIONS)
+    return merge(given, config), origins(given_from, config)

@@ -490,6 +490,25 @@ CASES: dict[str, Case] = {
         "Error: Cannot read {project}/conf: Is a directory",
         files={"dockerhello.toml": b'env_file = "conf"\n', "conf/x": b""},
     ),
+    # -- `dockerhello config` refuses what a deploy would, in the same words -----------------
+    "dockerhello config, memory words in the file": Case(
+        ("config", "{project}"),
+        1,
+        f"Error: {{project}}/dockerhello.toml: memory = 'lots' is not allowed: 'lots' {NOT_MEMORY}",
+        CONFIG_HINT.format("memory"),
+        files={"dockerhello.toml": b'memory = "lots"\n'},
+    ),
+    "dockerhello config, env_file missing": Case(
+        ("config", "{project}"),
+        1,
+        "Error: Cannot read {project}/missing.env: No such file or directory",
+        files={"dockerhello.toml": b'env_file = "missing.env"\n'},
+    ),
+    "dockerhello config --cpus words": Case(
+        ("config", "{project}", "--cpus", "many"),
+        2,
+        deploy_usage("--cpus", f"'many' {NOT_CPUS}"),
+    ),
     # -- env files: the line named, never its value ----------------------------------------
     "env file not UTF-8": Case(
         ("deploy", "{project}", "--env-file", "{project}/prod.env"),

@@ -98,6 +98,7 @@ def main() -> None:
 from provision.cli import (  # noqa: E402,F401
     base,
     cluster,
+    config,
     db,
     deploy,
     doctor,

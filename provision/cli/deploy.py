@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provision import settings
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, pass_app, setting_options
 from provision.cli.params import PROJECT_DIR, cluster_option, count, machine_option
 
 if TYPE_CHECKING:
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
 @cli.command()
 @click.argument("path", default=".", type=PROJECT_DIR)
-@settings.options
+@setting_options.options
 @machine_option
 @cluster_option
 @click.option(
@@ -54,7 +53,7 @@ def deploy(app: App, /, path: Path, machine_name: str | None, cluster_name: str 
     from provision.project import load_project
     from provision.services.deploy import DeployOptions  # loads the SDK: not at start-up
 
-    chosen = settings.load(path, settings.given_by(click.get_current_context()))
+    chosen = setting_options.load(path, click.get_current_context())
     project = load_project(path, chosen.app)
     if cluster_name:
         options = DeployOptions.from_settings(chosen, wait_for_lock=not no_wait)

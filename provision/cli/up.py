@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provision import settings
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, pass_app, setting_options
 from provision.cli.params import MACHINE_NAME, PROJECT_DIR, count
 from provision.defaults import DEFAULT_MACHINE
 
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 
 @cli.command()
 @click.argument("path", default=".", type=PROJECT_DIR)
-@settings.options
+@setting_options.options
 @click.option(
     "--machine",
     "machine_name",
@@ -47,7 +46,7 @@ def up(app: App, /, path: Path, machine_name: str, nodes: int, open_browser: boo
     """
     from provision.services.machines import MachineSpec
 
-    chosen = settings.load(path, settings.given_by(click.get_current_context()))
+    chosen = setting_options.load(path, click.get_current_context())
     spec = MachineSpec(name=machine_name)
     result = app.up().run_cluster(path, chosen, spec, nodes) if nodes > 1 else app.up().run(path, chosen, spec)
     app.console.info(f"Up{f' on machine {result.machine}' if result.machine else ' on the local engine'}.")

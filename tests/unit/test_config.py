@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from provision import settings as deploy_settings
+from provision.cli import setting_options
 from provision.cli.deploy import deploy
 from provision.config import load_config, parse_env_file
 from provision.errors import DockerHelloError
@@ -25,7 +26,7 @@ def project(tmp_path: Path, pyproject: str | None = None, dedicated: str | None 
 def settings(path: Path, *args: str) -> dict[str, object]:
     """The settings a `dockerhello deploy PATH ARGS...` would use, by name."""
     ctx = deploy.make_context("deploy", [str(path), *args])
-    return vars(deploy_settings.load(path, deploy_settings.given_by(ctx)))
+    return vars(setting_options.load(path, ctx))
 
 
 def test_precedence_flag_over_variable_over_file_over_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
