@@ -6,7 +6,6 @@ images APP:RELEASE, the network dockerhello-APP and the proxy's route volume APP
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 
@@ -134,6 +133,8 @@ def what_it_keeps(app: str, volume: str) -> str:
 def image_volume(app: str, path: str) -> str:
     """APP-volume-SLUG-HASH: the slug for reading, the hash of the path because two paths
     can have one slug (/a-b, /a/b)."""
+    import hashlib  # here: it loads OpenSSL, 5 ms of every command's start-up otherwise
+
     path = posixpath.normpath(path)
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", path)[:41].strip("-") or "root"  # cut, then no dash at either end
     return f"{app}-volume-{slug}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"

@@ -137,12 +137,14 @@ def test_bad_publish_from_the_environment_is_caught_too(dockerhello: Dockerhello
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["env", "--help"], ["machine", "--help"], ["deploy", "--help"]])
-def test_help_loads_neither_the_docker_sdk_nor_requests_nor_django(argv: list[str]) -> None:
-    # Start-up time: these are the heavy imports, and only commands that reach an engine need them.
+def test_help_loads_neither_the_docker_sdk_nor_requests_nor_django_nor_openssl(argv: list[str]) -> None:
+    # Start-up time: these are the heavy imports, and only commands that reach an engine need them
+    # (hashlib loads OpenSSL: 5 ms).
     probe = (
         "import sys\nfrom provision.cli import cli\n"
         f"try:\n    cli.main({argv!r}, prog_name='dockerhello')\nexcept SystemExit:\n    pass\n"
-        "print(','.join(m for m in ('docker', 'requests', 'django', 'urllib3') if m in sys.modules), file=sys.stderr)"
+        "print(','.join(m for m in ('docker', 'requests', 'django', 'urllib3', 'hashlib') if m in sys.modules), "
+        "file=sys.stderr)"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO)
     assert proc.stdout.startswith("Usage: dockerhello")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,13 +25,6 @@ UNSET = {
 SIZES = (("g", 1024**3), ("m", 1024**2), ("k", 1024))
 
 
-@dataclass(frozen=True)
-class Shown:
-    setting: str  # its key in the project's file
-    value: Any  # as the project's file writes it, but only the names of the app's variables
-    source: str
-
-
 @cli.command("config")
 @click.argument("path", default=".", type=PROJECT_DIR)
 @setting_options.options
@@ -54,17 +46,20 @@ def config(app: App, /, path: Path, as_json: bool, **_: Any) -> None:
 
     chosen, origins = setting_options.load_explained(path, click.get_current_context())
     project = load_project(path, chosen.app)
-    shown = [Shown("app", project.app, origins["app"] if chosen.app else "PATH's directory name")]
+    # Each setting by its key in the project's file, its value as the file writes it (the app's
+    # variables by name only), and where it came from.
+    shown = [("app", project.app, origins["app"] if chosen.app else "PATH's directory name")]
     names = [name for name, _ in chosen.environment()]  # reads the env files, as a deploy does
     for name in settings.DECLARATIONS:
         if name != "app":
             value = names if name == "env" else getattr(chosen, name)
-            shown.append(Shown(name, file_value(name, value, project.path), origins[name]))
+            shown.append((name, file_value(name, value, project.path), origins[name]))
     if as_json:
-        app.console.result(to_json(shown))
+        app.console.result(to_json([{"setting": name, "value": value, "source": source}
+                                    for name, value, source in shown]))  # fmt: skip
         return
     app.console.info(f"Settings of a deploy of {project.app} from {project.path}")
-    rows = [(item.setting, words(item.setting, item.value), item.source) for item in shown]
+    rows = [(name, words(name, value), source) for name, value, source in shown]
     app.console.result(table(("SETTING", "VALUE", "SOURCE"), rows))
 
 
