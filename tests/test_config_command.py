@@ -93,3 +93,11 @@ def test_without_a_dockerfile_it_says_what_deploy_says(dockerhello: Dockerhello,
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines()[0] == f"Error: No Dockerfile in {tmp_path}"
+
+
+def test_a_memory_size_is_written_in_the_largest_unit_it_is_a_whole_number_of() -> None:
+    from provision.cli.config import size
+    from provision.validators import memory
+
+    for text in ("1g", "1536m", "6145k", "6291457"):
+        assert size(memory(text)) == text  # and --memory reads it back as the same size

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # What a setting without a value does, in the table's words.
 UNSET = {
     "base_image": "the Dockerfile's",
-    "registry": "none (a cluster's images go to each node through its engine)",
+    "registry": "none",  # a cluster's images go to each node through its engine
     "memory": "none (no limit)",
     "cpus": "none (every CPU of the engine)",
 }
