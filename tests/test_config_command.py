@@ -100,4 +100,6 @@ def test_a_memory_size_is_written_in_the_largest_unit_it_is_a_whole_number_of() 
     from provision.validators import memory
 
     for text in ("1g", "1536m", "6145k", "6291457"):
-        assert size(memory(text)) == text  # and --memory reads it back as the same size
+        count = memory(text)
+        assert count is not None
+        assert size(count) == text  # and --memory reads it back as the same size

@@ -5,6 +5,7 @@ Every test publishes on a free port: port 8000 may be in use on the machine runn
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -264,6 +265,13 @@ def test_the_switch_waits_for_the_image_health_check_to_pass(
     started = datetime.fromisoformat(container.attrs["State"]["StartedAt"][:26] + "+00:00").timestamp()
     assert 3 <= returned - started < 20
     assert container.attrs["State"]["Health"]["Status"] == "starting"  # Docker has not run it yet
+    # What `status` says of it: not only Docker's word, which would read as not yet checked.
+    status = dockerhello("status", "--app", app_name)
+    assert status.exit_code == 0, status.stderr
+    health = "starting: Docker has not run its check yet; the deploy's passed before the switch"
+    assert f"\nHealth     {health}\n" in status.stdout
+    as_json = json.loads(dockerhello("status", "--app", app_name, "--json").stdout)
+    assert (as_json["health"], as_json["serving"]) == ("starting", True)
     if image_tail:  # the image really has no shell: the check ran without one, once a try
         assert container.exec_run(["/bin/sh", "-c", "true"]).exit_code == 126
 

@@ -109,9 +109,12 @@ def status(app: App, app_name: str | None, path: Path, machine_name: str | None,
         app.console.result(to_json(result))
         return
     uptime = "-" if result.uptime_seconds is None else _duration(result.uptime_seconds)
+    health = result.health or "-"
+    if result.health == "starting" and result.serving:  # Docker runs its check once an --interval
+        health = "starting: Docker has not run its check yet; the deploy's passed before the switch"
     engine = result.engine + (f" (machine {result.machine})" if result.machine else "")
     rows: list[list[object]] = [["App", result.app], ["Engine", engine], ["Release", result.release or "-"],
-            ["Container", result.container or "-"], ["State", result.state], ["Health", result.health or "-"],
+            ["Container", result.container or "-"], ["State", result.state], ["Health", health],
             ["Restarts", result.restarts], ["Uptime", uptime], ["URL", result.url or "-"]]  # fmt: skip
     if result.database:
         rows.append(["Database", result.database])

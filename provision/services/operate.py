@@ -45,6 +45,8 @@ class AppStatus:
     database: str | None = None  # the app's PostgreSQL: "APP-db running, healthy"; None without one
     proxy: str | None = None  # "current", or how an earlier dockerhello's proxy differs; None without one
     volumes: tuple[str, ...] = ()  # where its data is: what `down --volumes` would remove
+    # The proxy routes to it: it passed the deploy's health check, whatever Docker says yet.
+    serving: bool = False
 
 
 def app_url(target: EngineTarget, port: int) -> str:
@@ -71,7 +73,8 @@ class Operator:
         return containers[0] if containers else None
 
     def status(self, app: str, now: datetime | None = None) -> AppStatus:
-        container = self.serving(app)
+        routed = self.proxy.serving(app)
+        container = routed or self.serving(app)
         proxy = self.proxy.get(app)
         url = app_url(self.target, published(proxy).host_port) if proxy is not None else None
         server = self.database.get(app)
@@ -101,6 +104,7 @@ class Operator:
             database=database,
             proxy=made,
             volumes=volumes,
+            serving=routed is not None,
         )
 
     def _made_by(self, app: str, proxy: ContainerInfo) -> str:
