@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from provision.services.operate import Operator
     from provision.services.ports import PortForwarder
     from provision.services.releases import ReleaseStore
+    from provision.services.sqlite_database import SqliteDatabase
     from provision.services.up import Up
 
 
@@ -220,9 +221,15 @@ class App:
         proxy = Proxy(engine, self.console)
         return Operator(engine, target, self.release_store(app, engine), proxy, self.database_for(engine))
 
-    def database(self, machine: str | None) -> Database:
-        """The app's PostgreSQL on the engine `machine` names (or the environment does)."""
-        return self.database_for(self.engine(self.engine_target(machine)))
+    def app_database(self, app: str, machine: str | None) -> Database | SqliteDatabase:
+        """The app's database on the engine `machine` names (or the environment does), running:
+        its PostgreSQL, or its SQLite file."""
+        from provision.services.database import of_app
+        from provision.services.proxy import Proxy
+        from provision.services.sqlite_database import SqliteDatabase
+
+        engine = self.engine(self.engine_target(machine))
+        return of_app(app, self.database_for(engine), SqliteDatabase(engine, Proxy(engine, self.console)))
 
     def database_for(self, engine: Engine) -> Database:
         from provision.secret_store import SecretStore

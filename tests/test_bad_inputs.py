@@ -586,7 +586,7 @@ CASES: dict[str, Case] = {
         ("db", "backup"),
         1,
         "Error: project has no database running on the Docker engine at unix:///var/run/docker.sock",
-        'Hint: Set database = "postgres" in dockerhello.toml (or --db postgres) and deploy.',
+        'Hint: Set database = "sqlite" or "postgres" in dockerhello.toml (or --db) and deploy.',
         needs_engine=True,
     ),
     "logs tail negative": Case(("logs", "--tail", "-1"), 2, usage("--tail", "'-1' is not a whole number")),

@@ -1,4 +1,4 @@
-"""`dockerhello db`: the app's PostgreSQL: backup, restore, and a psql shell."""
+"""`dockerhello db`: the app's database, PostgreSQL or SQLite: backup and restore; a psql shell."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ if TYPE_CHECKING:
 
 @cli.group()
 def db() -> None:
-    """The app's PostgreSQL (database = "postgres"): back it up, restore it, open psql.
+    """The app's database: back it up, restore it; open psql on PostgreSQL.
 
     \b
-    The server runs as container APP-db on the app's network, its data on the volume
-    APP-postgres; each command runs PostgreSQL's own tools inside that container.
+    database = "postgres": the server runs as container APP-db on the app's network, its
+    data on the volume APP-postgres; each command runs PostgreSQL's own tools inside it.
+    database = "sqlite": the file is on the volume APP-data; backup and restore run
+    SQLite's backup API in the serving release, so that neither stops the app nor sees a
+    write half made.
     """
 
 
@@ -33,12 +36,13 @@ def db() -> None:
 @machine_option
 @pass_app
 def backup(app: App, file: Path | None, app_name: str | None, path: Path, machine_name: str | None) -> None:
-    """Write the app's database to FILE, in pg_dump's custom format.
+    """Write the app's database to FILE: PostgreSQL's in pg_dump's custom format, SQLite's as
+    an SQLite database file.
 
     \b
-    FILE defaults to APP-YYYYMMDD-HHMMSS.dump here; `-` writes to stdout. An existing
-    file is never replaced, and a backup that fails half-way leaves no file.
-    Restore it with `dockerhello db restore FILE`.
+    FILE defaults to APP-YYYYMMDD-HHMMSS.dump (.sqlite3 for SQLite) here; `-` writes to
+    stdout. An existing file is never replaced, and a backup that fails half-way leaves
+    no file. Restore it with `dockerhello db restore FILE`.
     """
     import pathlib
     from datetime import UTC, datetime
@@ -46,15 +50,15 @@ def backup(app: App, file: Path | None, app_name: str | None, path: Path, machin
     from provision.files import new_file
 
     name = load_app_name(path, app_name)
-    database = app.database(machine_name)
-    database.running(name)  # before a file is made or a step said: nothing to back up is said at once
+    # Running, before a file is made or a step said: nothing to back up is said at once.
+    database = app.app_database(name, machine_name)
     if file is not None and str(file) == "-":
         database.backup(name, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    target = file or pathlib.Path(f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}.dump")
+    target = file or pathlib.Path(f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}{database.suffix}")
     with new_file(target) as out:
-        app.console.step(f"Backing up the database of {name} to {target}")
+        app.console.step(f"Backing up the {database.kind} database of {name} to {target}")
         database.backup(name, out)
     app.console.result(str(target))
 
@@ -67,17 +71,19 @@ def backup(app: App, file: Path | None, app_name: str | None, path: Path, machin
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before replacing the database's content.")
 @pass_app
 def restore(app: App, file: Path, app_name: str | None, path: Path, machine_name: str | None, yes: bool) -> None:
-    """Replace the app's database with FILE, a dump `db backup` wrote.
+    """Replace the app's database with FILE, a backup `db backup` wrote.
 
-    Every table in the dump is dropped and restored, in one transaction: if anything fails,
-    the database is left as it was. The releases keep running; asks first unless --yes.
+    In one transaction: if anything fails, the database is left as it was. PostgreSQL's
+    tables in the dump are dropped and restored; SQLite's file is replaced as a whole (an
+    SQLite database file from elsewhere will do, once its integrity check passes). The
+    releases keep running; asks first unless --yes.
     """
     name = load_app_name(path, app_name)
-    database = app.database(machine_name)
-    database.running(name)  # before asking: nothing to restore into is said at once
+    database = app.app_database(name, machine_name)  # before asking: nothing to restore into is said at once
+    database.check_backup(file)
     if not yes:
         click.confirm(f"Replace the content of {name}'s database with {file}?", abort=True, err=True)
-    app.console.step(f"Restoring {file} into the database of {name}")
+    app.console.step(f"Restoring {file} into the {database.kind} database of {name}")
     for line in database.restore(name, file):
         app.console.info(f"  {line}")
     app.console.info(f"Restored {file} into the database of {name}.")
@@ -100,10 +106,17 @@ def shell(app: App, app_name: str | None, path: Path, machine_name: str | None) 
     import tempfile
     from pathlib import Path as FilePath
 
+    from provision.errors import DockerHelloError
+    from provision.services.database import Database
     from provision.terminal import relay
 
     name = load_app_name(path, app_name)
-    database = app.database(machine_name)
+    database = app.app_database(name, machine_name)
+    if not isinstance(database, Database):
+        raise DockerHelloError(
+            f"db shell is psql, for PostgreSQL; the database of {name} is SQLite",
+            hint=f"Django's shell reaches it: dockerhello run --app {name} -- python manage.py shell",
+        )
     if sys.stdin.isatty() and sys.stdout.isatty():
         code = database.shell(name, relay)
     else:

@@ -34,6 +34,7 @@ from provision.secret_store import SecretStore
 from provision.services.packaged_image import PackagedImage
 
 if TYPE_CHECKING:
+    from provision.services.sqlite_database import SqliteDatabase
     from provision.terminal import Terminal
 
 POSTGRES_IMAGE = PackagedImage("provision.postgres", ("Dockerfile", "start-postgres.sh"), "dockerhello/postgres",
@@ -72,7 +73,25 @@ def password_of(container: ContainerInfo) -> str | None:
     return next((e.removeprefix(prefix) for e in container.env if e.startswith(prefix)), None)
 
 
+def of_app(app: str, postgres: Database, sqlite: SqliteDatabase) -> Database | SqliteDatabase:
+    """The app's database, running: its PostgreSQL where it has one, else the SQLite file of
+    its serving release; else the error that it has none."""
+    if postgres.get(app) is not None:
+        postgres.running(app)
+        return postgres
+    if sqlite.find(app) is not None:
+        sqlite.running(app)
+        return sqlite
+    raise DockerHelloError(
+        f"{app} has no database running on the {postgres.engine.target.describe()}",
+        hint='Set database = "sqlite" or "postgres" in dockerhello.toml (or --db) and deploy.',
+    )
+
+
 class Database:
+    kind = "PostgreSQL"
+    suffix = ".dump"  # of a backup's file: pg_dump's custom format
+
     def __init__(
         self,
         engine: Engine,
@@ -169,16 +188,20 @@ class Database:
         if code != 0:
             raise DockerHelloError(f"pg_dump failed (exit code {code})", details=errors.splitlines()[-20:])
 
-    def restore(self, app: str, dump: Path) -> list[str]:
-        """Replace the app's database with the dump's content, in one transaction: on any error
-        nothing changes. pg_restore's warnings, if any."""
-        server = self.running(app)
+    def check_backup(self, dump: Path) -> None:
+        """That `dump` is in pg_dump's custom format, before a restore asks or copies anything."""
         with dump.open("rb") as f:
             if f.read(len(DUMP_MAGIC)) != DUMP_MAGIC:
                 raise DockerHelloError(
                     f"{dump} is not a dump in pg_dump's custom format",
                     hint="Restore a file `dockerhello db backup` wrote (or `pg_dump --format=custom`).",
                 )
+
+    def restore(self, app: str, dump: Path) -> list[str]:
+        """Replace the app's database with the dump's content, in one transaction: on any error
+        nothing changes. pg_restore's warnings, if any."""
+        server = self.running(app)
+        self.check_backup(dump)
         argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
                 "--exit-on-error", *LOCAL, f"--dbname={POSTGRES_DB}"]  # fmt: skip
         code, output = self._on_file(server, dump, RESTORE_FILE, argv)
