@@ -9,6 +9,7 @@ which the app's connections then read as they read any other write."""
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import secrets
 from typing import IO, TYPE_CHECKING
@@ -63,6 +64,7 @@ finally:
     os.remove(upload)
 """
 USER_ID = "import os; print(os.getuid())"
+REMOVE = "import os, sys\nif os.path.exists(sys.argv[1]):\n    os.remove(sys.argv[1])"
 
 
 def sqlite_path(container: ContainerInfo, app: str) -> str | None:
@@ -134,7 +136,12 @@ class SqliteDatabase:
             raise DockerHelloError(f"The release {serving.name} cannot run {PYTHON} (exit code {code})",
                                    details=output.splitlines()[-20:])  # fmt: skip
         directory, name = posixpath.dirname(path), f".dockerhello-restore-{secrets.token_hex(4)}"
-        self.engine.put_path(serving.id, directory, name, file, int(output.strip()))
+        try:
+            self.engine.put_path(serving.id, directory, name, file, int(output.strip()))
+        except BaseException:  # a Ctrl-C or a lost engine half-way may leave part of the copy
+            with contextlib.suppress(Exception):
+                self.engine.exec(serving.id, [PYTHON, "-c", REMOVE, f"{directory}/{name}"])
+            raise
         code, output = self.engine.exec(serving.id, [PYTHON, "-c", RESTORE, path, f"{directory}/{name}"])
         if code != 0:
             raise DockerHelloError(f"The restore into {path} failed (exit code {code}): the database is as it was",

@@ -1,12 +1,17 @@
 """Which file an SQLite app's backup copies: the one its release's DATABASE_URL names, and only
-where that is on the app's data volume (a file anywhere else is gone with the container)."""
+where that is on the app's data volume (a file anywhere else is gone with the container); and
+that an interrupted restore leaves no part of its copy on the volume."""
 
 from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
 
 import pytest
 
 from provision.adapters.engine_model import ContainerInfo
-from provision.services.sqlite_database import sqlite_path
+from provision.services.sqlite_database import REMOVE, USER_ID, SqliteDatabase, sqlite_path
 
 APP = "shop"
 
@@ -34,3 +39,36 @@ def test_the_file_is_the_urls_on_the_apps_data_volume(url: str | None, mounts: d
                                                        path: str | None) -> None:  # fmt: skip
     env = ("SECRET_KEY=k", f"DATABASE_URL={url}") if url else ("SECRET_KEY=k",)
     assert sqlite_path(release(env, mounts), APP) == path
+
+
+class Interrupted:
+    """An engine whose copy into the container is interrupted half-way, as a Ctrl-C does."""
+
+    def __init__(self) -> None:
+        self.execs: list[list[str]] = []
+
+    def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
+        self.execs.append(argv)
+        return 0, "10001\n"
+
+    def put_path(self, container: str, directory: str, name: str, source: object, uid: int) -> None:
+        raise KeyboardInterrupt
+
+
+class Routed:
+    def serving(self, app: str) -> ContainerInfo:
+        return release(("DATABASE_URL=sqlite:////data/db.sqlite3",), {f"{APP}-data": "/data"})
+
+
+def test_a_restore_interrupted_while_copying_removes_what_it_copied(tmp_path: Path) -> None:
+    backup = tmp_path / "site.sqlite3"
+    with sqlite3.connect(backup) as db:
+        db.execute("CREATE TABLE t (x)")
+    engine = Interrupted()
+    with pytest.raises(KeyboardInterrupt):
+        SqliteDatabase(engine, Routed()).restore(APP, backup)  # type: ignore[arg-type]
+    asked_uid, removed = engine.execs
+    assert asked_uid == ["python", "-c", USER_ID]
+    assert removed[:3] == ["python", "-c", REMOVE]
+    assert re.fullmatch(r"/data/\.dockerhello-restore-[0-9a-f]{8}", removed[3])
+    assert len(removed) == 4
