@@ -39,29 +39,35 @@ if not os.path.isfile(path):
 try:
     source, target = sqlite3.connect(path, timeout=30), sqlite3.connect(copy)
     source.backup(target)
+    target.execute("PRAGMA journal_mode=DELETE")  # one file, whatever the app's journal: no -wal beside it
     target.close()
     source.close()
     with open(copy, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             sys.stdout.buffer.write(chunk)
 finally:
-    if os.path.exists(copy):
-        os.remove(copy)
+    for name in (copy, copy + "-journal", copy + "-wal", copy + "-shm"):
+        if os.path.exists(name):
+            os.remove(name)
 """
 RESTORE = """
 import os, sqlite3, sys
 path, upload = sys.argv[1], sys.argv[2]
 try:
     source = sqlite3.connect(upload)
-    verdict = source.execute("PRAGMA integrity_check").fetchone()[0]
-    if verdict != "ok":
-        sys.exit("the file is damaged: " + verdict)
-    target = sqlite3.connect(path, timeout=30)
-    source.backup(target)
-    target.close()
-    source.close()
-finally:
-    os.remove(upload)
+    try:
+        verdict = source.execute("PRAGMA integrity_check").fetchone()[0]
+        if verdict != "ok":
+            sys.exit("the file is damaged: " + verdict)
+        target = sqlite3.connect(path, timeout=30)
+        source.backup(target)
+        target.close()
+    finally:
+        source.close()
+finally:  # opening a file in WAL mode makes its -wal and -shm: none is left
+    for name in (upload, upload + "-journal", upload + "-wal", upload + "-shm"):
+        if os.path.exists(name):
+            os.remove(name)
 """
 USER_ID = "import os; print(os.getuid())"
 REMOVE = "import os, sys\nif os.path.exists(sys.argv[1]):\n    os.remove(sys.argv[1])"
