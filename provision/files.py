@@ -32,3 +32,9 @@ def new_file(path: Path, mode: int = 0o600) -> Iterator[IO[bytes]]:
         raise DockerHelloError(f"{path} exists already", hint="Name another file, or move that one away.") from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def begins_with(path: Path, magic: bytes) -> bool:
+    """Whether the file at `path` begins with `magic`, as a file format's first bytes say what it is."""
+    with path.open("rb") as f:
+        return f.read(len(magic)) == magic

@@ -356,8 +356,9 @@ def load(project: Path, given: Mapping[str, Any]) -> DeploySettings:
     return merge(given, load_config(project.resolve(), DECLARATIONS))
 
 
-def load_explained(project: Path, given: Mapping[str, Any], given_from: Mapping[str, str]) -> tuple[
-        DeploySettings, dict[str, str]]:  # fmt: skip
+def load_explained(
+    project: Path, given: Mapping[str, Any], given_from: Mapping[str, str]
+) -> tuple[DeploySettings, dict[str, str]]:
     """`load`, with each setting's `origins`; `given_from` says where `given`'s values came from."""
     config = load_config(project.resolve(), DECLARATIONS)
     return merge(given, config), origins(given_from, config)

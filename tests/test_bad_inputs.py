@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -490,20 +490,6 @@ CASES: dict[str, Case] = {
         "Error: Cannot read {project}/conf: Is a directory",
         files={"dockerhello.toml": b'env_file = "conf"\n', "conf/x": b""},
     ),
-    # -- `dockerhello config` refuses what a deploy would, in the same words -----------------
-    "dockerhello config, memory words in the file": Case(
-        ("config", "{project}"),
-        1,
-        f"Error: {{project}}/dockerhello.toml: memory = 'lots' is not allowed: 'lots' {NOT_MEMORY}",
-        CONFIG_HINT.format("memory"),
-        files={"dockerhello.toml": b'memory = "lots"\n'},
-    ),
-    "dockerhello config, env_file missing": Case(
-        ("config", "{project}"),
-        1,
-        "Error: Cannot read {project}/missing.env: No such file or directory",
-        files={"dockerhello.toml": b'env_file = "missing.env"\n'},
-    ),
     "dockerhello config --cpus words": Case(
         ("config", "{project}", "--cpus", "many"),
         2,
@@ -620,6 +606,9 @@ CASES: dict[str, Case] = {
         ("up", "{project}", "--base-image", ":latest"), 2, deploy_usage("--base-image", f"':latest' {NOT_IMAGE}")
     ),
 }
+# `dockerhello config` reads the project's file as a deploy does, and refuses what it would, in the same words.
+for _name in ("config memory words", "config env_file missing", "config database mysql"):
+    CASES[f"dockerhello {_name}"] = replace(CASES[_name], argv=("config", "{project}"))
 
 
 @pytest.fixture(scope="module")

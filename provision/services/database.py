@@ -19,6 +19,7 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
+from provision.files import begins_with
 from provision.owned import (
     POSTGRES_DB,
     POSTGRES_DIR,
@@ -79,8 +80,9 @@ def of_app(app: str, postgres: Database, sqlite: SqliteDatabase) -> Database | S
     if postgres.get(app) is not None:
         postgres.running(app)
         return postgres
-    if sqlite.find(app) is not None:
-        sqlite.running(app)
+    found = sqlite.find(app)
+    if found is not None:
+        sqlite.check_running(app, *found)
         return sqlite
     raise DockerHelloError(
         f"{app} has no database running on the {postgres.engine.target.describe()}",
@@ -190,12 +192,11 @@ class Database:
 
     def check_backup(self, dump: Path) -> None:
         """That `dump` is in pg_dump's custom format, before a restore asks or copies anything."""
-        with dump.open("rb") as f:
-            if f.read(len(DUMP_MAGIC)) != DUMP_MAGIC:
-                raise DockerHelloError(
-                    f"{dump} is not a dump in pg_dump's custom format",
-                    hint="Restore a file `dockerhello db backup` wrote (or `pg_dump --format=custom`).",
-                )
+        if not begins_with(dump, DUMP_MAGIC):
+            raise DockerHelloError(
+                f"{dump} is not a dump in pg_dump's custom format",
+                hint="Restore a file `dockerhello db backup` wrote (or `pg_dump --format=custom`).",
+            )
 
     def restore(self, app: str, dump: Path) -> list[str]:
         """Replace the app's database with the dump's content, in one transaction: on any error

@@ -66,15 +66,15 @@ class Operator:
 
     def serving(self, app: str) -> ContainerInfo | None:
         """The release container the proxy routes to; else any of the app's."""
-        serving = self.proxy.serving(app)
-        if serving is not None:
-            return serving
+        return self.proxy.serving(app) or self._any_release(app)
+
+    def _any_release(self, app: str) -> ContainerInfo | None:
         containers = self.proxy.releases(app)
         return containers[0] if containers else None
 
     def status(self, app: str, now: datetime | None = None) -> AppStatus:
         routed = self.proxy.serving(app)
-        container = routed or self.serving(app)
+        container = routed or self._any_release(app)
         proxy = self.proxy.get(app)
         url = app_url(self.target, published(proxy).host_port) if proxy is not None else None
         server = self.database.get(app)

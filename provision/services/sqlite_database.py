@@ -15,6 +15,7 @@ import secrets
 from typing import IO, TYPE_CHECKING
 
 from provision.errors import DockerHelloError
+from provision.files import begins_with
 from provision.owned import data_volume
 
 if TYPE_CHECKING:
@@ -30,9 +31,18 @@ PYTHON = "python"  # a Django image's, the one `manage.py migrate` runs on
 
 # Each runs as the release's user, its copies beside the database on the data volume: the
 # release's root file system is read-only, and its /tmp a tmpfs in its memory limit. Each
-# removes its copy however it ends.
-BACKUP = """
+# removes its copy however it ends, with what SQLite made beside it (opening a file in WAL
+# mode makes its -wal and -shm).
+REMOVE_DEF = """
 import os, sqlite3, sys
+def remove(copy):
+    for name in (copy, copy + "-journal", copy + "-wal", copy + "-shm"):
+        if os.path.exists(name):
+            os.remove(name)
+"""
+BACKUP = (
+    REMOVE_DEF
+    + """
 path, copy = sys.argv[1], sys.argv[2]
 if not os.path.isfile(path):
     sys.exit("there is no " + path + " yet: the app has not opened its database")
@@ -46,12 +56,12 @@ try:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             sys.stdout.buffer.write(chunk)
 finally:
-    for name in (copy, copy + "-journal", copy + "-wal", copy + "-shm"):
-        if os.path.exists(name):
-            os.remove(name)
+    remove(copy)
 """
-RESTORE = """
-import os, sqlite3, sys
+)
+RESTORE = (
+    REMOVE_DEF
+    + """
 path, upload = sys.argv[1], sys.argv[2]
 try:
     source = sqlite3.connect(upload)
@@ -64,13 +74,12 @@ try:
         target.close()
     finally:
         source.close()
-finally:  # opening a file in WAL mode makes its -wal and -shm: none is left
-    for name in (upload, upload + "-journal", upload + "-wal", upload + "-shm"):
-        if os.path.exists(name):
-            os.remove(name)
+finally:
+    remove(upload)
 """
+)
+REMOVE = REMOVE_DEF + "remove(sys.argv[1])\n"
 USER_ID = "import os; print(os.getuid())"
-REMOVE = "import os, sys\nif os.path.exists(sys.argv[1]):\n    os.remove(sys.argv[1])"
 
 
 def sqlite_path(container: ContainerInfo, app: str) -> str | None:
@@ -105,7 +114,10 @@ class SqliteDatabase:
                 f"{app} has no SQLite database on the {self.engine.target.describe()}",
                 hint='Set database = "sqlite" in dockerhello.toml (or --db sqlite) and deploy.',
             )
-        serving, path = found
+        return self.check_running(app, *found)
+
+    def check_running(self, app: str, serving: ContainerInfo, path: str) -> tuple[ContainerInfo, str]:
+        """What `find` found, if its release runs: its Python makes the copies."""
         if not serving.running:
             raise DockerHelloError(
                 f"The serving release of {app} ({serving.name}) is {serving.status}",
@@ -115,12 +127,11 @@ class SqliteDatabase:
 
     def check_backup(self, file: Path) -> None:
         """That `file` is an SQLite database, before a restore asks or copies anything."""
-        with file.open("rb") as f:
-            if f.read(len(MAGIC)) != MAGIC:
-                raise DockerHelloError(
-                    f"{file} is not an SQLite database",
-                    hint="Restore a file `dockerhello db backup` wrote for an app whose database is SQLite.",
-                )
+        if not begins_with(file, MAGIC):
+            raise DockerHelloError(
+                f"{file} is not an SQLite database",
+                hint="Restore a file `dockerhello db backup` wrote for an app whose database is SQLite.",
+            )
 
     def backup(self, app: str, out: IO[bytes]) -> None:
         """A copy of the app's database, one consistent state of it, written to `out`."""
