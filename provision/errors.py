@@ -20,6 +20,10 @@ class ExitCode(IntEnum):
     USAGE = 2  # click's own status for bad arguments
     ENGINE_UNREACHABLE = 3
     DEPLOY_FAILED = 4
+    # `docker run`'s own statuses (and a shell's) for a command that cannot be run: a script
+    # that ran `docker run IMAGE CMD` before tells the cases apart the same way.
+    COMMAND_CANNOT_RUN = 126
+    COMMAND_NOT_FOUND = 127
     INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
@@ -75,6 +79,28 @@ class ToolFailed(DockerHelloError):
 
 class NameTaken(DockerHelloError):
     """The engine has an object of that name already: what makes a name a lock."""
+
+
+class CommandCannotRun(DockerHelloError):
+    """The engine could not start a container's command: not in the image, or not executable."""
+
+    def __init__(self, command: str, reason: str) -> None:
+        self.command = command
+        self.reason = reason
+        if reason == "permission denied":
+            self.exit_code = ExitCode.COMMAND_CANNOT_RUN
+            super().__init__(
+                f'The command "{command}" cannot be run in the container: {reason}',
+                hint="It is a directory, or a file the container's user may not execute: `chmod +x` it "
+                "before the build, or `RUN chmod +x FILE` in the Dockerfile.",
+            )
+            return
+        self.exit_code = ExitCode.COMMAND_NOT_FOUND
+        super().__init__(
+            f'The command "{command}" is not in the image: {reason}',
+            hint="Name a program the image has, or its full path; a name without a slash is looked up "
+            "in the image's PATH, not this host's.",
+        )
 
 
 class EngineUnreachable(DockerHelloError):

@@ -158,6 +158,59 @@ def test_a_refused_resource_limit_says_which_option_to_change() -> None:
     assert error.exit_code is ExitCode.DEPLOY_FAILED
 
 
+# What engines said when a container's command could not be started: Engine 28 (runc 1.2),
+# Engine 19.03 (runc 1.0-rc, as on boot2docker VMs), and the exit status `docker run` gives each.
+REFUSED_COMMANDS = [
+    ('failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: '
+     'exec: "nosuchcmd": executable file not found in $PATH: unknown',
+     'Error: The command "nosuchcmd" is not in the image: executable file not found in $PATH', 127),
+    ('failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: '
+     'exec: "/nonexistent/x": stat /nonexistent/x: no such file or directory: unknown',
+     'Error: The command "/nonexistent/x" is not in the image: no such file or directory', 127),
+    ('failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: '
+     'exec: "/etc/hosts": permission denied: unknown',
+     'Error: The command "/etc/hosts" cannot be run in the container: permission denied', 126),
+    ('OCI runtime create failed: container_linux.go:349: starting container process caused '
+     '"exec: \\"latex\\": executable file not found in $PATH": unknown',
+     'Error: The command "latex" is not in the image: executable file not found in $PATH', 127),
+    ('OCI runtime create failed: container_linux.go:348: starting container process caused '
+     '"exec: \\"/entrypoint.sh\\": permission denied": unknown',
+     'Error: The command "/entrypoint.sh" cannot be run in the container: permission denied', 126),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("said", "line", "status"), REFUSED_COMMANDS)
+def test_a_command_the_engine_cannot_start_exits_as_docker_run_does(said: str, line: str, status: int) -> None:
+    import docker.errors
+    import requests
+
+    from provision.adapters.engine import translate
+    from provision.engine import EngineTarget
+
+    response = requests.Response()
+    response.status_code = 400
+    error = translate(EngineTarget(), docker.errors.APIError("400", response=response, explanation=said))
+    assert (f"Error: {error.message}", int(error.exit_code)) == (line, status)
+    assert error.hint is not None
+
+
+def test_other_refusals_to_start_are_quoted() -> None:
+    """A mount or a network that fails at the start is the engine's own words, exit 1."""
+    import docker.errors
+    import requests
+
+    from provision.adapters.engine import translate
+    from provision.engine import EngineTarget
+
+    response = requests.Response()
+    response.status_code = 500
+    said = ("failed to create task for container: failed to create shim task: OCI runtime create failed: error mounting "
+            '"/srv/x" to rootfs at "/data": no such file or directory: unknown')  # fmt: skip
+    error = translate(EngineTarget(), docker.errors.APIError("500", response=response, explanation=said))
+    assert error.message == f"The Docker engine at unix:///var/run/docker.sock refused: {said}"
+    assert int(error.exit_code) == 1
+
+
 def test_the_engine_version_is_asked_once() -> None:
     """The API version negotiation's /version answer is also what info() reports: asking it
     again would cost every command a round trip, over a machine's TLS one of the slower ones."""

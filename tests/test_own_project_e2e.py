@@ -159,5 +159,18 @@ def test_startproject_init_deploy_keeps_its_data_and_refuses_a_failing_migration
     # `run` exits with the command's status; `down --volumes` removes the data, asked or with --yes.
     exited = dockerhello("run", "--app", app_name, "--path", str(site), "--", "sh", "-c", "exit 3")
     assert exited.exit_code == 3
+    # A command the image does not have exits as `docker run` does: 127, and 126 for one that
+    # cannot be executed; the engine's long message becomes what it means.
+    missing = dockerhello("run", "--app", app_name, "--path", str(site), "--", "manage.py", "check")
+    assert (missing.exit_code, missing.stderr.splitlines()[0]) == (
+        127,
+        'Error: The command "manage.py" is not in the image: executable file not found in $PATH',
+    )
+    not_executable = dockerhello("run", "--app", app_name, "--path", str(site), "--", "/app")
+    assert (not_executable.exit_code, not_executable.stderr.splitlines()[0]) == (
+        126,
+        'Error: The command "/app" cannot be run in the container: permission denied',
+    )
+    assert not docker_client.containers.list(all=True, filters={"label": "dockerhello.role=one-off"})
     assert dockerhello("down", "--app", app_name, "--path", str(site), "--volumes", "--yes").exit_code == 0
     assert not docker_client.volumes.list(filters={"name": f"{app_name}-data"})

@@ -33,7 +33,9 @@ def run(app: App, app_name: str | None, path: Path, machine_name: str | None, tt
     volumes and network, and the same hardening; it takes no traffic. Examples:
       dockerhello run -- python manage.py createsuperuser
       dockerhello run -- python manage.py shell -c "print(1)"
-    dockerhello exits with the command's exit status.
+    dockerhello exits with the command's exit status, or as `docker run` does when
+    the command cannot be run: 127 when the image does not have it (a name without a
+    slash is looked up in the image's PATH), 126 when it is not executable.
     """
     from provision.terminal import relay
 

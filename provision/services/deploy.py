@@ -242,7 +242,7 @@ class Deployer:
                 try:
                     self.engine.start(name)
                 except DockerHelloError as exc:
-                    raise DeployFailed(f"The container did not start: {exc.message}") from None
+                    raise DeployFailed(f"The container did not start: {exc.message}", hint=exc.hint) from None
                 self.health.wait(app, name, address, options.health_timeout, options.health_path)
                 self.console.step(f"Switching {app} to release {release.id}")
                 sent = True  # from here the route may have moved, even if `to` does not return

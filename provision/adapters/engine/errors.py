@@ -16,10 +16,16 @@ import docker.errors
 import requests.exceptions
 
 from provision.engine import EngineTarget, cert_hint, unreachable
-from provision.errors import DeployFailed, DockerHelloError, EngineUnreachable
+from provision.errors import CommandCannotRun, DeployFailed, DockerHelloError, EngineUnreachable
 
 # What the engine says when a resource limit is out of its range (daemon/daemon_unix.go).
 _LIMIT_REFUSALS = ("Minimum memory limit", "Range of CPUs", "NanoCPUs", "memory limit", "cpu quota", "Memory limit")
+# runc's words when a container's command cannot be started (Engine 20.10 and later; 19.03 quotes
+# them inside another message, its quotes escaped): the command, and why.
+_EXEC_REFUSAL = re.compile(
+    r'exec: \\?"(?P<command>[^"\\]*)\\?": (?P<reason>executable file not found in \$PATH|permission denied'
+    r"|stat [^:]*: no such file or directory|no such file or directory)"
+)
 # Errors of the TLS material itself, as OpenSSL names them when loading it.
 _BAD_TLS_MATERIAL = ("PEM lib", "no certificate or crl found", "KEY_VALUES_MISMATCH", "no start line", "bad end line")
 
@@ -61,6 +67,9 @@ def translate(target: EngineTarget, exc: BaseException) -> DockerHelloError:
         )
     if http_error is not None:
         said = _engine_words(http_error)
+        refusal = command_refusal(said)
+        if refusal is not None:
+            return CommandCannotRun(*refusal)
         if any(marker in said for marker in _LIMIT_REFUSALS):
             return DeployFailed(
                 f"The {where} refused the resource limits: {said}",
@@ -77,6 +86,18 @@ def translate(target: EngineTarget, exc: BaseException) -> DockerHelloError:
     if isinstance(exc, docker.errors.DockerException) and "Error while fetching server API version" in text:
         return unreachable(target, exc)
     return DockerHelloError(f"The {where} failed: {text}", hint="`dockerhello --debug` shows the whole error.")
+
+
+def command_refusal(said: str) -> tuple[str, str] | None:
+    """The command and the reason, where the engine says a container's command could not be
+    started (`docker run` exits 127 for the first two reasons, 126 for the third)."""
+    found = _EXEC_REFUSAL.search(said)
+    if found is None:
+        return None
+    reason = found["reason"]
+    if reason.startswith("stat "):
+        reason = "no such file or directory"
+    return found["command"], reason
 
 
 def _http_error(exc: BaseException) -> docker.errors.APIError | None:
