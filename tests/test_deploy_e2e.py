@@ -180,6 +180,38 @@ def test_an_app_that_exits_at_start_fails_with_its_log_and_leaves_no_container(
     assert docker_client.networks.list(names=[f"dockerhello-{app_name}"]) == []
 
 
+def test_a_command_that_cannot_run_says_why_and_what_to_do(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    """The classic two: a start script checked out on Windows (CRLF: the kernel looks for an
+    interpreter named `sh\\r`), and a CMD the image does not have."""
+    project = tmp_path / "crlf"
+    project.mkdir()
+    (project / "Dockerfile").write_text(f'FROM {base_image}\nWORKDIR /app\nCOPY start.sh .\nCMD ["./start.sh"]\n')
+    (project / "start.sh").write_bytes(b"#!/bin/sh\r\nexec python3 -m http.server 8000\r\n")
+    (project / "start.sh").chmod(0o755)
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
+    assert result.exit_code == 4, result.stderr
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert re.fullmatch(r"Error: The container exited at start \(exit code \d+\)", errors[0]), errors
+    assert "  | exec ./start.sh: no such file or directory" in errors
+    assert errors[-1] == (
+        "Hint: ./start.sh is in the image, but the interpreter its first line (#!) names is not, or the file has "
+        "Windows line endings (CRLF): `sed -i 's/\\r$//' ./start.sh` fixes the second (and `* text eol=lf` in "
+        ".gitattributes keeps it fixed); then deploy again."
+    )
+    (project / "Dockerfile").write_text(f'FROM {base_image}\nCMD ["gunicorn"]\n')
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
+    assert result.exit_code == 4, result.stderr
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert errors[0] == (
+        'Error: The container did not start: The command "gunicorn" is not in the image: executable file not '
+        "found in $PATH"
+    )
+    assert errors[-1].startswith("Hint: Name a program the image has, or its full path")
+    assert app_containers(docker_client, app_name) == []
+
+
 def live_route(client: docker.DockerClient, app: str) -> str:
     """Where the app's proxy routes: its `live` link, `to/RELEASE.SLOT`."""
     code, output = client.containers.get(app).exec_run(["readlink", f"{ROUTE_DIR}/live"])

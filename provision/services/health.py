@@ -4,6 +4,7 @@ GET / answers 200 from the proxy's side of the network, the path requests will t
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -60,6 +61,28 @@ def failure(container: ContainerInfo) -> str | None:
     if container.health == "unhealthy":
         return "The container is unhealthy: " + (container.health_output or "no health check output")
     return None
+
+
+# What runc writes as the container's only output when the kernel refuses its command's file.
+_EXEC_FAILED = re.compile(r"exec (?P<file>\S+): (?P<why>no such file or directory|exec format error)")
+
+
+def exited_hint(log_lines: list[str]) -> str:
+    """What to do about a release that exited at start, from its last log lines: where runc
+    could not execute the command's file, the two usual causes (a script with Windows line
+    endings, checked out on Windows, is the classic one), else the log lines themselves."""
+    for line in reversed(log_lines):
+        found = _EXEC_FAILED.fullmatch(line.strip())
+        if found is None:
+            continue
+        script = found["file"]
+        if found["why"] == "exec format error":
+            return (f"{script} is not a program the container can run: a script needs a first line such "
+                    "as #!/bin/sh, and a binary must be built for the engine's architecture.")  # fmt: skip
+        return (f"{script} is in the image, but the interpreter its first line (#!) names is not, or the file "
+                f"has Windows line endings (CRLF): `sed -i 's/\\r$//' {script}` fixes the second "
+                "(and `* text eol=lf` in .gitattributes keeps it fixed); then deploy again.")  # fmt: skip
+    return "Its last log lines are below; fix the cause and deploy again."
 
 
 def ready_for_probe(container: ContainerInfo) -> bool:
@@ -122,10 +145,9 @@ class HealthGate:
                 raise DeployFailed(f"The container {name} was removed while it started")
             why = failure(container)
             if why is not None:
-                hint = "Its last log lines are below" + (
-                    "; fix the cause and deploy again." if "exited" in why else "."
-                )
-                raise DeployFailed(why, hint=hint, details=self.engine.logs(container.id, LOG_LINES))
+                logs = self.engine.logs(container.id, LOG_LINES)
+                hint = exited_hint(logs) if "exited" in why else "Its last log lines are below."
+                raise DeployFailed(why, hint=hint, details=logs)
             if ready_for_probe(container) or container.health == "starting":
                 within = min(PROBE_WINDOW, max(0.0, deadline - self.clock()))
                 # The image's check in the release while the proxy probes: both wait for the

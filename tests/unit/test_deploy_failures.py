@@ -8,6 +8,7 @@ import pytest
 
 from provision.adapters.engine_model import BuildEvent
 from provision.errors import BuildFailed, DeployFailed, DockerHelloError, ExitCode
+from provision.services.health import exited_hint
 from provision.services.proxy import Proxy
 from provision.services.releases import Release, ReleaseState, ReleaseStore
 from tests.unit.deploy_world import APP, World
@@ -204,3 +205,25 @@ def test_a_failing_migration_stops_the_deploy_and_the_serving_release_stays(worl
     assert world.routed() == first
     assert world.releases() == [f"{APP}-{first}"]  # the new release never started; the one-off is gone
     assert sorted(world.records().values(), key=str) == sorted([ReleaseState.ACTIVE, ReleaseState.FAILED], key=str)
+
+
+@pytest.mark.parametrize(
+    ("logs", "hint"),
+    [
+        (["exec /app/start.sh: exec format error"],
+         "/app/start.sh is not a program the container can run: a script needs a first line such as #!/bin/sh, "
+         "and a binary must be built for the engine's architecture."),
+        (["exec ./start.sh: no such file or directory", "exec ./start.sh: no such file or directory"],
+         "./start.sh is in the image, but the interpreter its first line (#!) names is not, or the file has "
+         "Windows line endings (CRLF): `sed -i 's/\\r$//' ./start.sh` fixes the second (and `* text eol=lf` in "
+         ".gitattributes keeps it fixed); then deploy again."),
+        # The app's own words that merely mention exec are the app's: its log lines are the hint.
+        (["Starting Gunicorn", "ERROR: exec ./x: no such file or directory in a subprocess"],
+         "Its last log lines are below; fix the cause and deploy again."),
+        ([], "Its last log lines are below; fix the cause and deploy again."),
+    ],
+)  # fmt: skip
+def test_a_release_whose_command_the_kernel_refuses_gets_a_hint_that_names_the_causes(
+    logs: list[str], hint: str
+) -> None:
+    assert exited_hint(logs) == hint
