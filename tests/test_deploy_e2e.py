@@ -212,6 +212,46 @@ def test_a_command_that_cannot_run_says_why_and_what_to_do(
     assert app_containers(docker_client, app_name) == []
 
 
+def test_an_app_bound_where_the_proxy_cannot_reach_it_fails_at_once_and_says_where(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    """Not after the 120 s health timeout with a hint to raise it: the app is up, and would
+    never answer. Gunicorn's own default bind is 127.0.0.1:8000."""
+    project = copy_project(tmp_path / "loopback")
+    start = project / "start.sh"
+    start.write_text(start.read_text().replace("--bind 0.0.0.0:8000", "--bind 127.0.0.1:8000"))
+    started = time.monotonic()
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()),
+                         "--base-image", base_image)  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    assert time.monotonic() - started < 60
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert errors[0] == (
+        "Error: The app listens on 127.0.0.1:8000 inside its container, where only the container itself can reach it"
+    )
+    assert any("Listening at: http://127.0.0.1:8000" in line for line in errors)  # its log, below
+    assert errors[-1].startswith("Hint: Bind it to all of the container's addresses: Gunicorn's `--bind 0.0.0.0:8000`")
+    assert app_containers(docker_client, app_name) == []
+
+    # Healthy by its own check, on another port: the same, at once.
+    other = tmp_path / "other-port"
+    other.mkdir()
+    (other / "Dockerfile").write_text(
+        f"FROM {base_image}\n"
+        'HEALTHCHECK --interval=1s CMD ["python3", "-c", "import socket; socket.create_connection((\'127.0.0.1\', '
+        '5000), 1)"]\n'
+        'CMD ["python3", "-m", "http.server", "5000"]\n'
+    )
+    result = dockerhello("deploy", str(other), "--app", app_name, "--publish", str(free_port()))
+    assert result.exit_code == 4, result.stderr
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert errors[0] == (
+        "Error: The app is healthy by its own check but listens on port 5000, not 8000, where the proxy sends requests"
+    )
+    assert errors[-1] == "Hint: Make it listen on 0.0.0.0:8000 (Gunicorn: `--bind 0.0.0.0:8000`)."
+    assert app_containers(docker_client, app_name) == []
+
+
 def live_route(client: docker.DockerClient, app: str) -> str:
     """Where the app's proxy routes: its `live` link, `to/RELEASE.SLOT`."""
     code, output = client.containers.get(app).exec_run(["readlink", f"{ROUTE_DIR}/live"])

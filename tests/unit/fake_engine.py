@@ -24,6 +24,7 @@ from provision.adapters.engine_model import (
 from provision.engine import EngineTarget
 from provision.errors import NameTaken
 from provision.services.drain import CONNECTED_UNTIL
+from provision.services.listening import LISTENING
 
 
 @dataclass
@@ -32,7 +33,9 @@ class Behaviour:
 
     health: str | None = "healthy"  # "healthy", "unhealthy", "starting", None (no HEALTHCHECK)
     exit_code: int | None = None  # exits at start with this code
-    answers: int = 200  # GET / from the proxy's side
+    answers: int | None = 200  # GET / from the proxy's side; None: nothing answers (refused)
+    # Where it listens, as the release's LISTENING script prints it: 0.0.0.0:8000.
+    listening: str = "00000000:1F40\n"
     logs: tuple[str, ...] = ("Starting Gunicorn with 5 workers",)
     one_off_exit: int = 0  # what a one-off container (a migration, `run`) exits with
     one_off_output: tuple[str, ...] = ("Operations to perform:", "  No migrations to apply.")
@@ -276,7 +279,11 @@ class FakeEngine:
             self.calls.append(("drain", found.name, argv[-2]))
             return self.behaviour.drain_exit, ""
         if argv[0] == "python3" and "urlopen" in code:  # the health probe, from the proxy
+            if self.behaviour.answers is None:
+                return 1, "error [Errno 111] Connection refused\n"
             return 0, f"{self.behaviour.answers}\n"
+        if argv[0] == "/bin/sh" and code == LISTENING:
+            return 0, self.behaviour.listening
         raise AssertionError(f"unexpected exec {argv}")
 
     def exec_held(self, container: str, argv: Sequence[str]) -> FakeHeldExec:

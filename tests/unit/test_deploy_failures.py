@@ -26,6 +26,10 @@ from tests.unit.fake_engine import Behaviour, FakeEngine
                                        "answered: 200)"),  # its HEALTHCHECK never passed
         (Behaviour(health=None, answers=500), "The container was not healthy after 20 s (health: no HEALTHCHECK; "
                                               "GET / answered: 500)"),
+        (Behaviour(health=None, answers=None, listening="0100007F:1F40\n"),
+         "The app listens on 127.0.0.1:8000 inside its container, where only the container itself can reach it"),
+        (Behaviour(answers=None, listening="0B00007F:89E7\n00000000:1388\n"),  # healthy by its own check
+         "The app is healthy by its own check but listens on port 5000, not 8000, where the proxy sends requests"),
     ],
 )  # fmt: skip
 def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, behaviour: Behaviour, message: str) -> None:
@@ -42,6 +46,28 @@ def test_a_release_that_fails_leaves_the_previous_one_serving(world: World, beha
     assert world.engine.switches == 2 and [held.closed for held in world.engine.held] == [True, True, True]
     assert sorted(world.records().values()) == [ReleaseState.ACTIVE, ReleaseState.FAILED]
     assert f"Release {serving} is still serving; the failed container was removed." in world.err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("listening", "hint"),
+    [
+        ("0B00007F:89E7\n00000000:1388\n", "The app listens on port 5000, not 8000, where the proxy sends requests: "
+                                           "make it listen on 0.0.0.0:8000 (Gunicorn: `--bind 0.0.0.0:8000`)."),
+        ("0B00007F:89E7\n", "Raise --health-timeout if the app is slow to start; its last log lines are below."),
+    ],
+)  # fmt: skip
+def test_a_release_that_never_answers_is_told_where_it_listens_when_the_time_is_up(
+    world: World, listening: str, hint: str
+) -> None:
+    """Not healthy by its own check yet, so a port of its own may come up first: only the
+    timeout's hint says where it listens (never the embedded DNS's port on 127.0.0.11)."""
+    world.deploy()
+    world.engine.behaviour = Behaviour(health="starting", answers=None, listening=listening)
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy(health_timeout=20)
+    assert raised.value.message == ("The container was not healthy after 20 s (health: starting; GET / answered: "
+                                    "error [Errno 111] Connection refused)")  # fmt: skip
+    assert raised.value.hint == hint
 
 
 def test_a_release_the_published_url_never_serves_gives_the_route_back_to_the_previous_one(world: World) -> None:
