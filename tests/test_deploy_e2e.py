@@ -5,6 +5,7 @@ Every test publishes on a free port: port 8000 may be in use on the machine runn
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -154,6 +155,35 @@ def test_a_release_watched_for_its_drain_sees_the_proxy_connected_until_nginx_le
         code, _ = release.exec_run(connected_until(5.0))
         # nginx lets go of an upstream connection idle for 1 s, while the client's stays open.
         assert (code, time.monotonic() - started < 3) == (DRAINED, True)
+
+
+def ask(port: int, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """GET / with exactly these headers besides Host, redirects not followed."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/", headers={"Host": f"localhost:{port}", **headers})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_https_on_behind_a_tls_terminator_deploys_serves_it_and_redirects_plain_http(
+    dockerhello: Dockerhello, base_image: str, app_name: str
+) -> None:
+    """HTTPS=on: TLS ends in front of the proxy, which says so in X-Forwarded-Proto. The proxy
+    passes that on (it used to overwrite it with its own http, and Django redirected every
+    request to https without end), and the health gate asks as such a front does (it was
+    redirected, and the deploy failed after the health timeout)."""
+    port = free_port()
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", f"127.0.0.1:{port}",
+                         "--base-image", base_image, "--env", "HTTPS=on", "--health-timeout", "30")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    status, headers, body = ask(port, {"X-Forwarded-Proto": "https"})
+    assert (status, body) == (200, b"Hello, World!")
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    status, headers, _ = ask(port, {})  # plain HTTP straight to the proxy
+    assert (status, headers["Location"]) == (301, f"https://localhost:{port}/")
 
 
 def crashing_project(path: Path, base_image: str) -> Path:

@@ -55,7 +55,7 @@ from provision.services.proxy_layout import (
     slot_of,
     uses_host_network,
 )
-from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PYTHON, SWITCH
+from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PROBE_HEADERS, PYTHON, SWITCH
 
 SWITCH_SLACK = 60.0
 
@@ -362,7 +362,7 @@ def _probe_here(upstream: str, path: str, within: float) -> tuple[int | None, st
     while True:
         connection = http.client.HTTPConnection(upstream, APP_PORT, timeout=3)
         try:
-            connection.request("GET", path, headers={"Host": "localhost"})
+            connection.request("GET", path, headers=PROBE_HEADERS)
             status: int | None = connection.getresponse().status
             answer = str(status)
         except OSError as exc:

@@ -8,15 +8,21 @@ from __future__ import annotations
 PYTHON = ("python3", "-I", "-S", "-c")
 PROBE_EVERY = 0.02
 
+# What the probe sends: a Host that ALLOWED_HOSTS allows by default, and the scheme a TLS
+# terminator in front says, as requests through the proxy carry it with HTTPS=on (where
+# Django would otherwise redirect the probe to https); an app without HTTPS=on ignores it.
+PROBE_HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
+
 # Run in the proxy: argv URL WITHIN EVERY. urllib follows redirects, as a browser does: an app
 # whose / redirects to a login page is up when that page answers.
 PROBE = """
 import sys, time, urllib.request as u
 url, within, every = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+HEADERS = PROBE_HEADERS
 deadline = time.monotonic() + within
 while True:
     try:
-        answer = str(u.urlopen(u.Request(url, headers={'Host': 'localhost'}), timeout=3).status)
+        answer = str(u.urlopen(u.Request(url, headers=HEADERS), timeout=3).status)
     except u.HTTPError as e:
         answer = str(e.code)
     except Exception as e:
@@ -25,7 +31,7 @@ while True:
         break
     time.sleep(every)
 print(answer)
-"""
+""".replace("PROBE_HEADERS", repr(PROBE_HEADERS), 1)
 
 
 # Run in the proxy as its user: argv ROOT WAIT, and the target on stdin as `switch TARGET`.
