@@ -282,6 +282,25 @@ def test_an_app_bound_where_the_proxy_cannot_reach_it_fails_at_once_and_says_whe
     assert app_containers(docker_client, app_name) == []
 
 
+def test_an_app_whose_allowed_hosts_leave_out_localhost_fails_at_once_and_says_so(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
+) -> None:
+    """Django answers 400 to the health gate's Host: localhost, and would to every try."""
+    started = time.monotonic()
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(free_port()),
+                         "--base-image", base_image, "--env", "ALLOWED_HOSTS=example.com")  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    assert time.monotonic() - started < 60
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert errors[0] == (
+        "Error: The app refuses the Host header the health gate sends (localhost): Django's ALLOWED_HOSTS does not "
+        "allow it"
+    )
+    assert any("Invalid HTTP_HOST header: 'localhost'" in line for line in errors)  # its log, below
+    assert errors[-1].endswith("e.g. `--env ALLOWED_HOSTS=localhost,example.com`.")
+    assert app_containers(docker_client, app_name) == []
+
+
 def live_route(client: docker.DockerClient, app: str) -> str:
     """Where the app's proxy routes: its `live` link, `to/RELEASE.SLOT`."""
     code, output = client.containers.get(app).exec_run(["readlink", f"{ROUTE_DIR}/live"])

@@ -16,6 +16,7 @@ from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import APP_PORT
 from provision.services.listening import LISTENING, Listener, only_on_loopback, other_ports, parse_listening
 from provision.services.proxy import Proxy
+from provision.services.proxy_scripts import PROBE_HEADERS
 
 LOG_LINES = 30
 POLL = 0.1
@@ -86,6 +87,33 @@ def exited_hint(log_lines: list[str]) -> str:
     return "Its last log lines are below; fix the cause and deploy again."
 
 
+# Django's log line, where its logging reaches the container's streams (this repository's and
+# `init`'s settings send it there; Django's defaults do only with DEBUG on).
+DISALLOWED_HOST = f"Invalid HTTP_HOST header: '{PROBE_HEADERS['Host']}'"
+ALLOWED_HOSTS_HINT = (
+    f"Keep {PROBE_HEADERS['Host']} in ALLOWED_HOSTS, beside the app's own names: the health checks send it "
+    "(the image's from inside the release too), e.g. `--env ALLOWED_HOSTS=localhost,example.com`."
+)
+
+
+def answer_hint(answer: str, path: str) -> str | None:
+    """What to do about an app that answered the health gate, but not 200, by its answer."""
+    if not answer.isdigit():
+        return None
+    status = int(answer)
+    if status == 400:
+        return f"Django answers 400 to a Host header its ALLOWED_HOSTS does not allow. {ALLOWED_HOSTS_HINT}"
+    if status == 404:
+        return (f"GET {path} is not a page of the app: `--health-path` (health_path in dockerhello.toml) "
+                "names one that answers 200.")  # fmt: skip
+    if status in (401, 403):
+        return (f"GET {path} is not open to anyone ({status}): `--health-path` names a page that answers 200 "
+                "without a login.")  # fmt: skip
+    if status >= 500:
+        return f"The app fails on GET {path} (HTTP {status}): its last log lines below say why."
+    return None
+
+
 def ready_for_probe(container: ContainerInfo) -> bool:
     """Healthy, or without a HEALTHCHECK (then / answering is the only test)."""
     return container.health in (None, "healthy")
@@ -148,6 +176,16 @@ class HealthGate:
                 details=self.engine.logs(container.id, LOG_LINES),
             )
 
+    def _refuse_disallowed_host(self, container: ContainerInfo) -> None:
+        logs = self.engine.logs(container.id, LOG_LINES)
+        if any(DISALLOWED_HOST in line for line in logs):
+            raise DeployFailed(
+                f"The app refuses the Host header the health gate sends ({PROBE_HEADERS['Host']}): "
+                "Django's ALLOWED_HOSTS does not allow it",
+                hint=ALLOWED_HOSTS_HINT,
+                details=logs,
+            )
+
     def _timeout_hint(self, container: ContainerInfo) -> str:
         elsewhere = other_ports(self._listening(container), APP_PORT) if container.running else []
         if elsewhere:
@@ -204,11 +242,13 @@ class HealthGate:
                     return
                 if status is None:  # nothing answered the proxy: is the app bound where it cannot?
                     self._refuse_unreachable(container, ready=passed or container.health == "healthy")
+                if status == 400:  # Django's answer to a Host it does not allow: it would never pass
+                    self._refuse_disallowed_host(container)
             if self.clock() > deadline:
                 raise DeployFailed(
                     f"The container was not healthy after {timeout:.0f} s "
                     f"(health: {container.health or 'no HEALTHCHECK'}; GET {path} answered: {answer or 'nothing yet'})",
-                    hint=self._timeout_hint(container),
+                    hint=answer_hint(answer, path) or self._timeout_hint(container),
                     details=self.engine.logs(container.id, LOG_LINES),
                 )
             self.sleep(POLL)
