@@ -301,6 +301,30 @@ def test_an_app_whose_allowed_hosts_leave_out_localhost_fails_at_once_and_says_s
     assert app_containers(docker_client, app_name) == []
 
 
+def test_a_release_killed_for_memory_fails_at_once_with_the_limit_to_raise(
+    dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
+) -> None:
+    """At 30 MB the kernel kills Gunicorn's workers as they load Django, or its master with
+    them; either way the release would never serve, and the deploy says why at once."""
+    started = time.monotonic()
+    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(free_port()),
+                         "--base-image", base_image, "--memory", "30m")  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    assert time.monotonic() - started < 60
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert re.fullmatch(
+        r"Error: (The container ran out of memory at start: the kernel killed it at its limit of 30 MB"
+        r"|Gunicorn's workers are killed as they boot \(\d+ times in its last log lines\), most likely by the kernel "
+        r"at the container's memory limit of 30 MB)",
+        errors[0],
+    ), errors[0]
+    assert errors[-1] == (
+        "Hint: Raise --memory (memory in dockerhello.toml), or run fewer Gunicorn workers, each of which loads the "
+        "whole app: `--env WEB_CONCURRENCY=1`."
+    )
+    assert app_containers(docker_client, app_name) == []
+
+
 def live_route(client: docker.DockerClient, app: str) -> str:
     """Where the app's proxy routes: its `live` link, `to/RELEASE.SLOT`."""
     code, output = client.containers.get(app).exec_run(["readlink", f"{ROUTE_DIR}/live"])

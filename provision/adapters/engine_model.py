@@ -48,6 +48,7 @@ class ContainerInfo:
     healthcheck: tuple[str, ...] = ()  # the HEALTHCHECK's test as argv; () without one
     network_mode: str = ""  # "host", "bridge", a network's name
     mounts: Mapping[str, str] = field(default_factory=dict)  # volume name -> path in the container
+    oom_killed: bool = False  # the kernel killed a process of it at its memory limit (the last run's)
 
     @property
     def health_argv(self) -> tuple[str, ...]:
@@ -177,6 +178,7 @@ def parse_container(data: Mapping[str, Any]) -> ContainerInfo:
         },
         healthcheck=tuple(str(part) for part in _dict(config.get("Healthcheck")).get("Test") or ()),
         network_mode=str(host.get("NetworkMode") or ""),
+        oom_killed=bool(state.get("OOMKilled")),
         mounts={
             str(mount.get("Name")): str(mount.get("Destination") or "")
             for mount in data.get("Mounts") or []

@@ -4,7 +4,6 @@ GET / answers 200 from the proxy's side of the network, the path requests will t
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,9 +13,9 @@ from provision.adapters.engine_model import ContainerInfo
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import APP_PORT
+from provision.services.diagnosis import answer_hint, exited_hint, failure, hopeless, log_hint
 from provision.services.listening import LISTENING, Listener, only_on_loopback, other_ports, parse_listening
 from provision.services.proxy import Proxy
-from provision.services.proxy_scripts import PROBE_HEADERS
 
 LOG_LINES = 30
 POLL = 0.1
@@ -53,65 +52,6 @@ CHECK_UNTIL = (
 # gets one try a window). Any other (126: the image has no /bin/sh) means the loop could not
 # run, and the check runs once, as it is.
 PASSED, NOT_YET = 0, 1
-
-
-def failure(container: ContainerInfo) -> str | None:
-    """Why the container can never become healthy, if it cannot: exited, restarting, or
-    unhealthy by its own HEALTHCHECK."""
-    if container.exited or container.restarting or container.restart_count:
-        return f"The container exited at start (exit code {container.exit_code})"
-    if container.health == "unhealthy":
-        return "The container is unhealthy: " + (container.health_output or "no health check output")
-    return None
-
-
-# What runc writes as the container's only output when the kernel refuses its command's file.
-_EXEC_FAILED = re.compile(r"exec (?P<file>\S+): (?P<why>no such file or directory|exec format error)")
-
-
-def exited_hint(log_lines: list[str]) -> str:
-    """What to do about a release that exited at start, from its last log lines: where runc
-    could not execute the command's file, the two usual causes (a script with Windows line
-    endings, checked out on Windows, is the classic one), else the log lines themselves."""
-    for line in reversed(log_lines):
-        found = _EXEC_FAILED.fullmatch(line.strip())
-        if found is None:
-            continue
-        script = found["file"]
-        if found["why"] == "exec format error":
-            return (f"{script} is not a program the container can run: a script needs a first line such "
-                    "as #!/bin/sh, and a binary must be built for the engine's architecture.")  # fmt: skip
-        return (f"{script} is in the image, but the interpreter its first line (#!) names is not, or the file "
-                f"has Windows line endings (CRLF): `sed -i 's/\\r$//' {script}` fixes the second "
-                "(and `* text eol=lf` in .gitattributes keeps it fixed); then deploy again.")  # fmt: skip
-    return "Its last log lines are below; fix the cause and deploy again."
-
-
-# Django's log line, where its logging reaches the container's streams (this repository's and
-# `init`'s settings send it there; Django's defaults do only with DEBUG on).
-DISALLOWED_HOST = f"Invalid HTTP_HOST header: '{PROBE_HEADERS['Host']}'"
-ALLOWED_HOSTS_HINT = (
-    f"Keep {PROBE_HEADERS['Host']} in ALLOWED_HOSTS, beside the app's own names: the health checks send it "
-    "(the image's from inside the release too), e.g. `--env ALLOWED_HOSTS=localhost,example.com`."
-)
-
-
-def answer_hint(answer: str, path: str) -> str | None:
-    """What to do about an app that answered the health gate, but not 200, by its answer."""
-    if not answer.isdigit():
-        return None
-    status = int(answer)
-    if status == 400:
-        return f"Django answers 400 to a Host header its ALLOWED_HOSTS does not allow. {ALLOWED_HOSTS_HINT}"
-    if status == 404:
-        return (f"GET {path} is not a page of the app: `--health-path` (health_path in dockerhello.toml) "
-                "names one that answers 200.")  # fmt: skip
-    if status in (401, 403):
-        return (f"GET {path} is not open to anyone ({status}): `--health-path` names a page that answers 200 "
-                "without a login.")  # fmt: skip
-    if status >= 500:
-        return f"The app fails on GET {path} (HTTP {status}): its last log lines below say why."
-    return None
 
 
 def ready_for_probe(container: ContainerInfo) -> bool:
@@ -176,16 +116,6 @@ class HealthGate:
                 details=self.engine.logs(container.id, LOG_LINES),
             )
 
-    def _refuse_disallowed_host(self, container: ContainerInfo) -> None:
-        logs = self.engine.logs(container.id, LOG_LINES)
-        if any(DISALLOWED_HOST in line for line in logs):
-            raise DeployFailed(
-                f"The app refuses the Host header the health gate sends ({PROBE_HEADERS['Host']}): "
-                "Django's ALLOWED_HOSTS does not allow it",
-                hint=ALLOWED_HOSTS_HINT,
-                details=logs,
-            )
-
     def _timeout_hint(self, container: ContainerInfo) -> str:
         elsewhere = other_ports(self._listening(container), APP_PORT) if container.running else []
         if elsewhere:
@@ -201,9 +131,12 @@ class HealthGate:
         fails the deploy."""
         if container.health != "starting" or not container.health_argv:
             return False
-        code, _ = self.engine.exec(container.id, check_until(container.health_argv, within))
-        if code not in (PASSED, NOT_YET):
-            code, _ = self.engine.exec(container.id, container.health_argv)
+        try:
+            code, _ = self.engine.exec(container.id, check_until(container.health_argv, within))
+            if code not in (PASSED, NOT_YET):
+                code, _ = self.engine.exec(container.id, container.health_argv)
+        except DockerHelloError:  # it exited or is restarting meanwhile: the next round says which
+            return False
         return code == PASSED
 
     def wait(self, app: str, name: str, address: str, timeout: float, path: str = "/") -> None:
@@ -228,7 +161,10 @@ class HealthGate:
             why = failure(container)
             if why is not None:
                 logs = self.engine.logs(container.id, LOG_LINES)
-                hint = exited_hint(logs) if "exited" in why else "Its last log lines are below."
+                if container.exited or container.restarting or container.restart_count:
+                    hint = exited_hint(logs, out_of_memory=container.oom_killed)
+                else:  # unhealthy by its own check
+                    hint = "Its last log lines are below."
                 raise DeployFailed(why, hint=hint, details=logs)
             if ready_for_probe(container) or container.health == "starting":
                 within = min(PROBE_WINDOW, max(0.0, deadline - self.clock()))
@@ -242,13 +178,17 @@ class HealthGate:
                     return
                 if status is None:  # nothing answered the proxy: is the app bound where it cannot?
                     self._refuse_unreachable(container, ready=passed or container.health == "healthy")
-                if status == 400:  # Django's answer to a Host it does not allow: it would never pass
-                    self._refuse_disallowed_host(container)
+                if status != 200:  # do its log lines say it never will?
+                    logs = self.engine.logs(container.id, LOG_LINES)
+                    verdict = hopeless(logs, status, container.memory)
+                    if verdict is not None:
+                        raise DeployFailed(verdict[0], hint=verdict[1], details=logs)
             if self.clock() > deadline:
+                logs = self.engine.logs(container.id, LOG_LINES)
                 raise DeployFailed(
                     f"The container was not healthy after {timeout:.0f} s "
                     f"(health: {container.health or 'no HEALTHCHECK'}; GET {path} answered: {answer or 'nothing yet'})",
-                    hint=answer_hint(answer, path) or self._timeout_hint(container),
-                    details=self.engine.logs(container.id, LOG_LINES),
+                    hint=log_hint(logs) or answer_hint(answer, path) or self._timeout_hint(container),
+                    details=logs,
                 )
             self.sleep(POLL)

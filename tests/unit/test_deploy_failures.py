@@ -8,7 +8,6 @@ import pytest
 
 from provision.adapters.engine_model import BuildEvent
 from provision.errors import BuildFailed, DeployFailed, DockerHelloError, ExitCode
-from provision.services.health import answer_hint, exited_hint
 from provision.services.proxy import Proxy
 from provision.services.releases import Release, ReleaseState, ReleaseStore
 from tests.unit.deploy_world import APP, World
@@ -233,28 +232,6 @@ def test_a_failing_migration_stops_the_deploy_and_the_serving_release_stays(worl
     assert sorted(world.records().values(), key=str) == sorted([ReleaseState.ACTIVE, ReleaseState.FAILED], key=str)
 
 
-@pytest.mark.parametrize(
-    ("logs", "hint"),
-    [
-        (["exec /app/start.sh: exec format error"],
-         "/app/start.sh is not a program the container can run: a script needs a first line such as #!/bin/sh, "
-         "and a binary must be built for the engine's architecture."),
-        (["exec ./start.sh: no such file or directory", "exec ./start.sh: no such file or directory"],
-         "./start.sh is in the image, but the interpreter its first line (#!) names is not, or the file has "
-         "Windows line endings (CRLF): `sed -i 's/\\r$//' ./start.sh` fixes the second (and `* text eol=lf` in "
-         ".gitattributes keeps it fixed); then deploy again."),
-        # The app's own words that merely mention exec are the app's: its log lines are the hint.
-        (["Starting Gunicorn", "ERROR: exec ./x: no such file or directory in a subprocess"],
-         "Its last log lines are below; fix the cause and deploy again."),
-        ([], "Its last log lines are below; fix the cause and deploy again."),
-    ],
-)  # fmt: skip
-def test_a_release_whose_command_the_kernel_refuses_gets_a_hint_that_names_the_causes(
-    logs: list[str], hint: str
-) -> None:
-    assert exited_hint(logs) == hint
-
-
 def test_an_app_that_refuses_the_health_gates_host_fails_at_once_where_django_says_so(world: World) -> None:
     serving = world.deploy()
     said = (
@@ -267,23 +244,3 @@ def test_an_app_that_refuses_the_health_gates_host_fails_at_once_where_django_sa
                                     "ALLOWED_HOSTS does not allow it")  # fmt: skip
     assert raised.value.hint is not None and "`--env ALLOWED_HOSTS=localhost,example.com`" in raised.value.hint
     assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
-
-
-@pytest.mark.parametrize(
-    ("answer", "hint"),
-    [
-        ("400", "Django answers 400 to a Host header its ALLOWED_HOSTS does not allow. Keep localhost in "
-                "ALLOWED_HOSTS, beside the app's own names: the health checks send it (the image's from inside the "
-                "release too), e.g. `--env ALLOWED_HOSTS=localhost,example.com`."),
-        ("404", "GET /up is not a page of the app: `--health-path` (health_path in dockerhello.toml) names one that "
-                "answers 200."),
-        ("403", "GET /up is not open to anyone (403): `--health-path` names a page that answers 200 without a login."),
-        ("502", "The app fails on GET /up (HTTP 502): its last log lines below say why."),
-        ("503", "The app fails on GET /up (HTTP 503): its last log lines below say why."),
-        ("204", None),
-        ("error [Errno 111] Connection refused", None),
-        ("", None),
-    ],
-)  # fmt: skip
-def test_the_timeouts_hint_follows_what_the_app_answered(answer: str, hint: str | None) -> None:
-    assert answer_hint(answer, "/up") == hint

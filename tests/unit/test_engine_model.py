@@ -44,6 +44,13 @@ def test_a_release_container() -> None:
     assert release.health_argv[:2] == ("python", "-c") and "/healthz" in release.health_argv[2]
 
 
+def test_a_container_the_kernel_killed_at_its_memory_limit() -> None:
+    """`docker run --memory 20m ... python3 -c "x = bytearray(200 * 2**20)"`, Engine 28."""
+    killed = parse_container(recorded("inspect-oom-killed.json")[0])
+    assert (killed.status, killed.exit_code, killed.oom_killed, killed.memory) == ("exited", 137, True, 20 * 2**20)
+    assert parse_container(recorded("inspect-release.json")[0]).oom_killed is False
+
+
 def test_a_health_check_in_shell_form_or_none() -> None:
     shell = parse_container({"Config": {"Healthcheck": {"Test": ["CMD-SHELL", "curl -f localhost || exit 1"]}}})
     none = parse_container({"Config": {"Healthcheck": {"Test": ["NONE"]}}})

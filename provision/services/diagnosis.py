@@ -1,0 +1,111 @@
+"""Why a release did not become healthy, and what to do about it: verdicts and hints from what
+the engine says of the container, what it answered the health gate, and its last log lines.
+Pure functions: the health gate (`services/health.py`) asks the engine, these read."""
+
+from __future__ import annotations
+
+import re
+
+from provision.adapters.engine_model import ContainerInfo
+from provision.services.proxy_scripts import PROBE_HEADERS
+
+
+def failure(container: ContainerInfo) -> str | None:
+    """Why the container can never become healthy, if it cannot: it ran out of memory,
+    exited (and may be restarting), or is unhealthy by its own HEALTHCHECK."""
+    if container.exited or container.restarting or container.restart_count:
+        if container.oom_killed:
+            limit = f" of {container.memory // 2**20} MB" if container.memory else ""
+            return f"The container ran out of memory at start: the kernel killed it at its limit{limit}"
+        if container.running and container.exit_code == 0:  # restarted: the engine cleared the code
+            times = "once" if container.restart_count == 1 else f"{container.restart_count} times"
+            return f"The container exited at start (restarted {times} by its restart policy)"
+        return f"The container exited at start (exit code {container.exit_code})"
+    if container.health == "unhealthy":
+        return "The container is unhealthy: " + (container.health_output or "no health check output")
+    return None
+
+
+# What runc writes as the container's only output when the kernel refuses its command's file.
+_EXEC_FAILED = re.compile(r"exec (?P<file>\S+): (?P<why>no such file or directory|exec format error)")
+
+
+def exited_hint(log_lines: list[str], out_of_memory: bool = False) -> str:
+    """What to do about a release that exited at start, from its last log lines: where runc
+    could not execute the command's file, the two usual causes (a script with Windows line
+    endings, checked out on Windows, is the classic one), else the log lines themselves."""
+    if out_of_memory:
+        return MEMORY_HINT
+    for line in reversed(log_lines):
+        found = _EXEC_FAILED.fullmatch(line.strip())
+        if found is None:
+            continue
+        script = found["file"]
+        if found["why"] == "exec format error":
+            return (f"{script} is not a program the container can run: a script needs a first line such "
+                    "as #!/bin/sh, and a binary must be built for the engine's architecture.")  # fmt: skip
+        return (f"{script} is in the image, but the interpreter its first line (#!) names is not, or the file "
+                f"has Windows line endings (CRLF): `sed -i 's/\\r$//' {script}` fixes the second "
+                "(and `* text eol=lf` in .gitattributes keeps it fixed); then deploy again.")  # fmt: skip
+    return "Its last log lines are below; fix the cause and deploy again."
+
+
+# Django's log line, where its logging reaches the container's streams (this repository's and
+# `init`'s settings send it there; Django's defaults do only with DEBUG on).
+DISALLOWED_HOST = f"Invalid HTTP_HOST header: '{PROBE_HEADERS['Host']}'"
+ALLOWED_HOSTS_HINT = (
+    f"Keep {PROBE_HEADERS['Host']} in ALLOWED_HOSTS, beside the app's own names: the health checks send it "
+    "(the image's from inside the release too), e.g. `--env ALLOWED_HOSTS=localhost,example.com`."
+)
+
+
+def answer_hint(answer: str, path: str) -> str | None:
+    """What to do about an app that answered the health gate, but not 200, by its answer."""
+    if not answer.isdigit():
+        return None
+    status = int(answer)
+    if status == 400:
+        return f"Django answers 400 to a Host header its ALLOWED_HOSTS does not allow. {ALLOWED_HOSTS_HINT}"
+    if status == 404:
+        return (f"GET {path} is not a page of the app: `--health-path` (health_path in dockerhello.toml) "
+                "names one that answers 200.")  # fmt: skip
+    if status in (401, 403):
+        return (f"GET {path} is not open to anyone ({status}): `--health-path` names a page that answers 200 "
+                "without a login.")  # fmt: skip
+    if status >= 500:
+        return f"The app fails on GET {path} (HTTP {status}): its last log lines below say why."
+    return None
+
+
+# Gunicorn's words for a worker killed by SIGKILL, which on a container is the kernel's OOM
+# killer at the memory limit nearly always; the master lives on and boots another, for ever.
+GUNICORN_KILLED = "was sent SIGKILL! Perhaps out of memory?"
+MEMORY_HINT = (
+    "Raise --memory (memory in dockerhello.toml), or run fewer Gunicorn workers, each of which loads the "
+    "whole app: `--env WEB_CONCURRENCY=1`."
+)
+
+
+def log_hint(log_lines: list[str]) -> str | None:
+    """What the release's log lines say to do, where they say it plainly."""
+    if any(GUNICORN_KILLED in line for line in log_lines):
+        return f"Gunicorn's workers were killed as they booted, most likely for memory. {MEMORY_HINT}"
+    return None
+
+
+# Workers killed this many times in the last log lines: not one unlucky boot, a loop.
+KILLED_LOOP = 3
+
+
+def hopeless(log_lines: list[str], status: int | None, memory: int | None) -> tuple[str, str] | None:
+    """Why a release that is not healthy yet never will be, with the hint, where its log lines
+    say so: Django refusing the health gate's Host, or Gunicorn's workers killed as they boot."""
+    if status == 400 and any(DISALLOWED_HOST in line for line in log_lines):
+        return (f"The app refuses the Host header the health gate sends ({PROBE_HEADERS['Host']}): Django's "
+                "ALLOWED_HOSTS does not allow it", ALLOWED_HOSTS_HINT)  # fmt: skip
+    killed = sum(GUNICORN_KILLED in line for line in log_lines)
+    if killed >= KILLED_LOOP:
+        limit = f" of {memory // 2**20} MB" if memory else ""
+        return (f"Gunicorn's workers are killed as they boot ({killed} times in its last log lines), most likely "
+                f"by the kernel at the container's memory limit{limit}", MEMORY_HINT)  # fmt: skip
+    return None
