@@ -325,6 +325,20 @@ def test_a_release_killed_for_memory_fails_at_once_with_the_limit_to_raise(
     assert app_containers(docker_client, app_name) == []
 
 
+def test_an_app_that_writes_to_its_read_only_root_filesystem_is_told_where_to_write(
+    dockerhello: Dockerhello, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    project = tmp_path / "writes"
+    project.mkdir()
+    (project / "Dockerfile").write_text(f'FROM {base_image}\nCMD ["python3", "-c", "open(\'/state.json\', \'w\')"]\n')
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()))
+    assert result.exit_code == 4, result.stderr
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert "  | OSError: [Errno 30] Read-only file system: '/state.json'" in errors
+    assert errors[-1].startswith("Hint: The release's root filesystem is read-only (dockerhello's default): write to")
+    assert errors[-1].endswith("or deploy with `--writable`.")
+
+
 def live_route(client: docker.DockerClient, app: str) -> str:
     """Where the app's proxy routes: its `live` link, `to/RELEASE.SLOT`."""
     code, output = client.containers.get(app).exec_run(["readlink", f"{ROUTE_DIR}/live"])

@@ -36,6 +36,8 @@ def exited_hint(log_lines: list[str], out_of_memory: bool = False) -> str:
     endings, checked out on Windows, is the classic one), else the log lines themselves."""
     if out_of_memory:
         return MEMORY_HINT
+    if any(marker in line for line in log_lines for marker in READ_ONLY):
+        return READ_ONLY_HINT
     for line in reversed(log_lines):
         found = _EXEC_FAILED.fullmatch(line.strip())
         if found is None:
@@ -86,10 +88,22 @@ MEMORY_HINT = (
 )
 
 
+# What Python and SQLite say when the app writes where the release's read-only root
+# filesystem (a default of dockerhello's) allows no writes.
+READ_ONLY = ("[Errno 30] Read-only file system", "attempt to write a readonly database")
+READ_ONLY_HINT = (
+    "The release's root filesystem is read-only (dockerhello's default): write to /tmp (a tmpfs), and keep data "
+    "on a volume (`--db sqlite` mounts the app's at /data, for its database and uploads; a path the Dockerfile "
+    "declares VOLUME gets one of its own), or deploy with `--writable`."
+)
+
+
 def log_hint(log_lines: list[str]) -> str | None:
     """What the release's log lines say to do, where they say it plainly."""
     if any(GUNICORN_KILLED in line for line in log_lines):
         return f"Gunicorn's workers were killed as they booted, most likely for memory. {MEMORY_HINT}"
+    if any(marker in line for line in log_lines for marker in READ_ONLY):
+        return READ_ONLY_HINT
     return None
 
 

@@ -8,7 +8,15 @@ from dataclasses import replace
 import pytest
 
 from provision.adapters.engine_model import ContainerInfo
-from provision.services.diagnosis import MEMORY_HINT, answer_hint, exited_hint, failure, hopeless, log_hint
+from provision.services.diagnosis import (
+    MEMORY_HINT,
+    READ_ONLY_HINT,
+    answer_hint,
+    exited_hint,
+    failure,
+    hopeless,
+    log_hint,
+)
 
 RUNNING = ContainerInfo("c" * 64, "shop-20261207-230000", "sha256:" + "i" * 64, {}, "running", True, False, 0,
                         "2026-12-07T23:00:00.1Z", "starting", "", 0, (), "10001:10001", (), True, ("ALL",), (),
@@ -111,3 +119,17 @@ def test_log_lines_that_say_a_release_never_will_be_healthy(logs: list[str], sta
                                                             verdict: str | None) -> None:  # fmt: skip
     found = hopeless(logs, status, 30 * 2**20)
     assert (found[0] if found else None) == verdict
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "OSError: [Errno 30] Read-only file system: '/app/cache'",
+        "django.db.utils.OperationalError: attempt to write a readonly database",
+    ],
+)
+def test_writes_to_the_read_only_root_filesystem_are_named(line: str) -> None:
+    logs = ["Starting Gunicorn", "Traceback (most recent call last):", line]
+    assert log_hint(logs) == READ_ONLY_HINT
+    assert exited_hint(logs) == READ_ONLY_HINT
+    assert log_hint(["Starting Gunicorn"]) is None
