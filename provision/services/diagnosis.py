@@ -36,8 +36,9 @@ def exited_hint(log_lines: list[str], out_of_memory: bool = False) -> str:
     endings, checked out on Windows, is the classic one), else the log lines themselves."""
     if out_of_memory:
         return MEMORY_HINT
-    if any(marker in line for line in log_lines for marker in READ_ONLY):
-        return READ_ONLY_HINT
+    said = log_hint(log_lines)
+    if said is not None:
+        return said
     for line in reversed(log_lines):
         found = _EXEC_FAILED.fullmatch(line.strip())
         if found is None:
@@ -98,12 +99,35 @@ READ_ONLY_HINT = (
 )
 
 
+# The database's own words for a table that is not there: SQLite, PostgreSQL, MySQL.
+NO_TABLE = re.compile(r"no such table: \S+|relation \"[^\"]+\" does not exist|\(1146, \"Table '[^']+' doesn't exist")
+NO_TABLE_HINT = (
+    "The database lacks the app's tables: deploy with `--migrate` (migrate = true in dockerhello.toml), which "
+    "migrates before the release takes traffic, or `dockerhello run -- python manage.py migrate` once."
+)
+# The drivers' words for a database server the release looks for on its own loopback:
+# psycopg (2 and 3), and MySQL's client.
+LOOPBACK_DATABASE = re.compile(
+    r"connection to server at \"(?:localhost|127\.0\.0\.1|::1)\"|Is the server running on host \"localhost\""
+    r"|Can't connect to MySQL server on '(?:localhost|127\.0\.0\.1)'|Can't connect to local MySQL server"
+)
+LOOPBACK_DATABASE_HINT = (
+    "Inside the release, localhost is the release itself, not this host: `--db postgres` runs a PostgreSQL "
+    "server for the app and points DATABASE_URL at it; a server of your own needs an address the container "
+    "reaches (its name on the app's network, or the host's address), in DATABASE_URL."
+)
+
+
 def log_hint(log_lines: list[str]) -> str | None:
     """What the release's log lines say to do, where they say it plainly."""
     if any(GUNICORN_KILLED in line for line in log_lines):
         return f"Gunicorn's workers were killed as they booted, most likely for memory. {MEMORY_HINT}"
     if any(marker in line for line in log_lines for marker in READ_ONLY):
         return READ_ONLY_HINT
+    if any(LOOPBACK_DATABASE.search(line) for line in log_lines):
+        return LOOPBACK_DATABASE_HINT
+    if any(NO_TABLE.search(line) for line in log_lines):
+        return NO_TABLE_HINT
     return None
 
 

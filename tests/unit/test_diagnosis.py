@@ -9,7 +9,9 @@ import pytest
 
 from provision.adapters.engine_model import ContainerInfo
 from provision.services.diagnosis import (
+    LOOPBACK_DATABASE_HINT,
     MEMORY_HINT,
+    NO_TABLE_HINT,
     READ_ONLY_HINT,
     answer_hint,
     exited_hint,
@@ -133,3 +135,24 @@ def test_writes_to_the_read_only_root_filesystem_are_named(line: str) -> None:
     assert log_hint(logs) == READ_ONLY_HINT
     assert exited_hint(logs) == READ_ONLY_HINT
     assert log_hint(["Starting Gunicorn"]) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("django.db.utils.OperationalError: no such table: django_session", NO_TABLE_HINT),
+        ('django.db.utils.ProgrammingError: relation "shop_product" does not exist', NO_TABLE_HINT),
+        ("django.db.utils.ProgrammingError: (1146, \"Table 'shop.shop_product' doesn't exist\")", NO_TABLE_HINT),
+        ('django.db.utils.OperationalError: connection to server at "localhost" (127.0.0.1), port 5432 failed: '
+         "Connection refused", LOOPBACK_DATABASE_HINT),
+        ('psycopg.OperationalError: connection failed: connection to server at "127.0.0.1", port 5432 failed: '
+         "Connection refused", LOOPBACK_DATABASE_HINT),
+        ('\tIs the server running on host "localhost" (127.0.0.1) and accepting', LOOPBACK_DATABASE_HINT),
+        ("django.db.utils.OperationalError: (2002, \"Can't connect to MySQL server on 'localhost' (115)\")",
+         LOOPBACK_DATABASE_HINT),
+        ('connection to server at "shop-postgres" (172.31.0.9), port 5432 failed: Connection refused', None),
+        ('relation "x" already exists', None),
+    ],
+)  # fmt: skip
+def test_database_errors_in_the_log_lines_say_what_to_do(line: str, hint: str | None) -> None:
+    assert log_hint(["Traceback (most recent call last):", line]) == hint
