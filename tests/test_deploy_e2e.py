@@ -325,6 +325,27 @@ def test_a_release_killed_for_memory_fails_at_once_with_the_limit_to_raise(
     assert app_containers(docker_client, app_name) == []
 
 
+def test_a_project_without_dockerignore_is_warned_what_it_sends_and_copies(
+    dockerhello: Dockerhello, base_image: str, app_name: str, tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path / "no-ignore")
+    (project / ".dockerignore").unlink()
+    (project / ".env").write_text("SECRET_KEY=do-not-ship-me\n")
+    (project / ".git").mkdir()
+    deploy = ("deploy", str(project), "--app", app_name, "--publish", str(free_port()), "--base-image", base_image)
+    result = dockerhello(*deploy)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"Warning: {project} has no .dockerignore: .env, .git go to the engine with every build, and into the image "
+        "wherever the Dockerfile copies the whole directory (a secret in .env with them). List them in a "
+        ".dockerignore (the one `dockerhello init` writes leaves out each)."
+    ) in result.stderr.splitlines()
+    (project / ".dockerignore").write_text(".env\n.git\n")
+    again = dockerhello(*deploy)
+    assert again.exit_code == 0, again.stderr
+    assert "no .dockerignore" not in again.stderr
+
+
 def test_an_app_that_writes_to_its_read_only_root_filesystem_is_told_where_to_write(
     dockerhello: Dockerhello, base_image: str, app_name: str, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from provision.adapters.engine import Engine
 from provision.console import Console
@@ -23,6 +24,19 @@ PULL_HINT = (
 )
 # What the builder says when a FROM image can be neither found nor pulled.
 _PULL_FAILURES = ("pull access denied", "no such host", "manifest unknown", "not found", "dial tcp", "timeout")
+
+
+# What a build context should not carry into an image, and does where no .dockerignore leaves
+# it out: secrets, the repository, virtualenvs, front-end dependencies, the development
+# database, uploads. `init`'s .dockerignore names each of them.
+UNWANTED = (".env", ".git", ".venv", "venv", "node_modules", "db.sqlite3", "media")
+
+
+def unignored(project: Path) -> list[str]:
+    """The UNWANTED names at the top of `project`, where it has no .dockerignore."""
+    if (project / ".dockerignore").exists():
+        return []
+    return [name for name in UNWANTED if (project / name).exists()]
 
 
 def parse_arg_step(line: str) -> dict[str, str]:
@@ -106,6 +120,13 @@ class ImageBuilder:
     def _build(self, project: Project, image: str, base_image: str | None, pull: bool, cache: bool) -> str | None:
         how = [words for words, asked in (("its base image pulled anew", pull), ("no cached step", not cache)) if asked]
         self.console.step(f"Building {image} from {project.path}" + (f" ({', '.join(how)})" if how else ""))
+        carried = unignored(project.path)
+        if carried:
+            self.console.warn(
+                f"{project.path} has no .dockerignore: {', '.join(carried)} go to the engine with every build, and "
+                "into the image wherever the Dockerfile copies the whole directory (a secret in .env with them). "
+                "List them in a .dockerignore (the one `dockerhello init` writes leaves out each)."
+            )
         buildargs = {"BASE_IMAGE": base_image} if base_image else {}
         # With --pull the build fetches the base, so it need not be on the engine yet.
         if base_image and not pull and self.engine.image(base_image) is None:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from provision.services.base_image import split_reference
-from provision.services.build import expand_args, parse_arg_step
+from provision.services.build import expand_args, parse_arg_step, unignored
 
 
 def test_arg_steps_of_the_classic_builder() -> None:
@@ -23,3 +25,11 @@ def test_split_reference() -> None:
     assert split_reference("helloworld") == ("helloworld", "latest")
     assert split_reference("registry:5000/name") == ("registry:5000/name", "latest")
     assert split_reference("registry:5000/name:v1") == ("registry:5000/name", "v1")
+
+
+def test_what_a_context_without_dockerignore_would_carry(tmp_path: Path) -> None:
+    for name in (".env", ".venv", "db.sqlite3", "manage.py"):
+        (tmp_path / name).touch()
+    assert unignored(tmp_path) == [".env", ".venv", "db.sqlite3"]
+    (tmp_path / ".dockerignore").touch()  # whatever it says: the project chose
+    assert unignored(tmp_path) == []
