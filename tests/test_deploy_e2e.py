@@ -346,6 +346,21 @@ def test_a_project_without_dockerignore_is_warned_what_it_sends_and_copies(
     assert "no .dockerignore" not in again.stderr
 
 
+def test_a_module_the_image_lacks_is_named(dockerhello: Dockerhello, base_image: str, app_name: str,
+                                           tmp_path: Path) -> None:  # fmt: skip
+    """A WSGI module misnamed in start.sh, as a project renamed after its Dockerfile was written."""
+    project = copy_project(tmp_path / "renamed")
+    start = project / "start.sh"
+    start.write_text(start.read_text().replace("helloworld.wsgi:application", "mysite.wsgi:application"))
+    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()),
+                         "--base-image", base_image)  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    assert errors[0].startswith("Error: The container exited at start")
+    assert errors[-1].startswith("Hint: The app imports mysite, which is not in the image: add the package")
+    assert errors[-1].endswith("check the WSGI module Gunicorn is given (PROJECT.wsgi:application).")
+
+
 def test_an_app_that_writes_to_its_read_only_root_filesystem_is_told_where_to_write(
     dockerhello: Dockerhello, base_image: str, app_name: str, tmp_path: Path
 ) -> None:

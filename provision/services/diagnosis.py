@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 from provision.adapters.engine_model import ContainerInfo
+from provision.owned import APP_PORT
+from provision.services.listening import Listener, only_on_loopback, other_ports
 from provision.services.proxy_scripts import PROBE_HEADERS
 
 
@@ -118,8 +120,19 @@ LOOPBACK_DATABASE_HINT = (
 )
 
 
+# Python's words for an import of a module the image does not have.
+NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<module>[^']+)'")
+
+
 def log_hint(log_lines: list[str]) -> str | None:
     """What the release's log lines say to do, where they say it plainly."""
+    missing = next((found for line in reversed(log_lines) if (found := NO_MODULE.search(line))), None)
+    if missing is not None:
+        module = missing["module"]
+        return (f"The app imports {module}, which is not in the image: add the package that provides it to "
+                f"requirements.txt (its name on PyPI may differ: Pillow gives PIL), then deploy again; where "
+                f"{module.split('.')[0]} is the project's own package, check the WSGI module Gunicorn is given "
+                "(PROJECT.wsgi:application).")  # fmt: skip
     if any(GUNICORN_KILLED in line for line in log_lines):
         return f"Gunicorn's workers were killed as they booted, most likely for memory. {MEMORY_HINT}"
     if any(marker in line for line in log_lines for marker in READ_ONLY):
@@ -147,3 +160,36 @@ def hopeless(log_lines: list[str], status: int | None, memory: int | None) -> tu
         return (f"Gunicorn's workers are killed as they boot ({killed} times in its last log lines), most likely "
                 f"by the kernel at the container's memory limit{limit}", MEMORY_HINT)  # fmt: skip
     return None
+
+
+BIND_ALL = f"Gunicorn: `--bind 0.0.0.0:{APP_PORT}`"
+
+
+def unreachable(listeners: tuple[Listener, ...], ready: bool) -> tuple[str, str] | None:
+    """Why a release that the proxy cannot reach never will be, with the hint, from where it
+    listens: on port 8000 on loopback only (it is up; while it holds 127.0.0.1:8000, nothing of
+    it can bind 0.0.0.0:8000 either), or, `ready` by its own health check, on other ports only.
+    Before its check passes, a port of its own may come up first: `listening_hint` names them
+    when the time is up."""
+    elsewhere = other_ports(listeners, APP_PORT) if ready else []
+    if elsewhere:
+        return (f"The app is healthy by its own check but listens on port {', '.join(map(str, elsewhere))}, not "
+                f"{APP_PORT}, where the proxy sends requests",
+                f"Make it listen on 0.0.0.0:{APP_PORT} ({BIND_ALL}).")  # fmt: skip
+    bound = only_on_loopback(listeners, APP_PORT)
+    if bound:
+        return (f"The app listens on {', '.join(map(str, bound))} inside its container, where only the container "
+                "itself can reach it",
+                f"Bind it to all of the container's addresses: Gunicorn's `--bind 0.0.0.0:{APP_PORT}` (its default "
+                f"is 127.0.0.1:{APP_PORT}), or `runserver 0.0.0.0:{APP_PORT}`; the proxy reaches the release at its "
+                "address on the app's network.")  # fmt: skip
+    return None
+
+
+def listening_hint(listeners: tuple[Listener, ...]) -> str | None:
+    """Where a release that never answered listens instead of port 8000, if anywhere."""
+    elsewhere = other_ports(listeners, APP_PORT)
+    if not elsewhere:
+        return None
+    return (f"The app listens on port {', '.join(map(str, elsewhere))}, not {APP_PORT}, where the proxy sends "
+            f"requests: make it listen on 0.0.0.0:{APP_PORT} ({BIND_ALL}).")  # fmt: skip

@@ -13,8 +13,16 @@ from provision.adapters.engine_model import ContainerInfo
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import APP_PORT
-from provision.services.diagnosis import answer_hint, exited_hint, failure, hopeless, log_hint
-from provision.services.listening import LISTENING, Listener, only_on_loopback, other_ports, parse_listening
+from provision.services.diagnosis import (
+    answer_hint,
+    exited_hint,
+    failure,
+    hopeless,
+    listening_hint,
+    log_hint,
+    unreachable,
+)
+from provision.services.listening import LISTENING, Listener, parse_listening
 from provision.services.proxy import Proxy
 
 LOG_LINES = 30
@@ -91,38 +99,14 @@ class HealthGate:
         return parse_listening(output) if code == 0 else ()
 
     def _refuse_unreachable(self, container: ContainerInfo, ready: bool) -> None:
-        """DeployFailed at once where the app listens on port 8000 on loopback only: it is up,
-        and will never answer the proxy, which reaches it at its address on the app's network
-        (while it holds 127.0.0.1:8000, nothing of it can bind 0.0.0.0:8000 either). Where its
-        own health check passed, the same for an app on another port only; before that, a port
-        of its own may come up first, and the timeout's hint names the ports."""
-        listeners = self._listening(container)
-        elsewhere = other_ports(listeners, APP_PORT) if ready else []
-        if elsewhere:
-            raise DeployFailed(
-                f"The app is healthy by its own check but listens on port {', '.join(map(str, elsewhere))}, "
-                f"not {APP_PORT}, where the proxy sends requests",
-                hint=f"Make it listen on 0.0.0.0:{APP_PORT} (Gunicorn: `--bind 0.0.0.0:{APP_PORT}`).",
-                details=self.engine.logs(container.id, LOG_LINES),
-            )
-        bound = only_on_loopback(listeners, APP_PORT)
-        if bound:
-            raise DeployFailed(
-                f"The app listens on {', '.join(map(str, bound))} inside its container, where only the "
-                "container itself can reach it",
-                hint=f"Bind it to all of the container's addresses: Gunicorn's `--bind 0.0.0.0:{APP_PORT}` (its "
-                f"default is 127.0.0.1:{APP_PORT}), or `runserver 0.0.0.0:{APP_PORT}`; the proxy reaches the "
-                "release at its address on the app's network.",
-                details=self.engine.logs(container.id, LOG_LINES),
-            )
+        """DeployFailed at once where where the release listens says it never will answer."""
+        verdict = unreachable(self._listening(container), ready)
+        if verdict is not None:
+            raise DeployFailed(verdict[0], hint=verdict[1], details=self.engine.logs(container.id, LOG_LINES))
 
     def _timeout_hint(self, container: ContainerInfo) -> str:
-        elsewhere = other_ports(self._listening(container), APP_PORT) if container.running else []
-        if elsewhere:
-            ports = ", ".join(map(str, elsewhere))
-            return (f"The app listens on port {ports}, not {APP_PORT}, where the proxy sends requests: make it "
-                    f"listen on 0.0.0.0:{APP_PORT} (Gunicorn: `--bind 0.0.0.0:{APP_PORT}`).")  # fmt: skip
-        return "Raise --health-timeout if the app is slow to start; its last log lines are below."
+        where = listening_hint(self._listening(container)) if container.running else None
+        return where or "Raise --health-timeout if the app is slow to start; its last log lines are below."
 
     def _checks_now(self, container: ContainerInfo, within: float) -> bool:
         """The image's own health check, run now and tried until it passes: Docker runs it

@@ -156,3 +156,14 @@ def test_writes_to_the_read_only_root_filesystem_are_named(line: str) -> None:
 )  # fmt: skip
 def test_database_errors_in_the_log_lines_say_what_to_do(line: str, hint: str | None) -> None:
     assert log_hint(["Traceback (most recent call last):", line]) == hint
+
+
+def test_a_module_the_image_lacks_is_named_with_where_to_add_it() -> None:
+    logs = ["[2026-12-07 23:00:00 +0000] [7] [ERROR] Exception in worker process", "Traceback (most recent call last):",
+            "ModuleNotFoundError: No module named 'rest_framework'", "[1] [ERROR] Reason: Worker failed to boot."]  # fmt: skip
+    assert log_hint(logs) == (
+        "The app imports rest_framework, which is not in the image: add the package that provides it to "
+        "requirements.txt (its name on PyPI may differ: Pillow gives PIL), then deploy again; where rest_framework "
+        "is the project's own package, check the WSGI module Gunicorn is given (PROJECT.wsgi:application)."
+    )
+    assert exited_hint(logs) == log_hint(logs)
