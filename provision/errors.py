@@ -103,6 +103,22 @@ class CommandCannotRun(DockerHelloError):
         )
 
 
+class InterruptedElsewhere(DockerHelloError):
+    """Ctrl-C while a step ran in a container, where it goes on: the engine gives no way to stop
+    an exec. Said as an error, so that the user learns what state it leaves, with Ctrl-C's status."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class RestoreInterrupted(InterruptedElsewhere):
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"Interrupted while the restore ran in {where}, where it goes on, in one transaction",
+            hint="The database ends up as it was or as the backup, whole, never a mix: run the same "
+            "`dockerhello db restore` again to be sure it is the backup's.",
+        )
+
+
 class EngineUnreachable(DockerHelloError):
     exit_code = ExitCode.ENGINE_UNREACHABLE
 

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo, ContainerSpec
 from provision.console import Console
-from provision.errors import DeployFailed, DockerHelloError
+from provision.errors import DeployFailed, DockerHelloError, RestoreInterrupted
 from provision.files import begins_with
 from provision.owned import (
     POSTGRES_DB,
@@ -205,7 +205,10 @@ class Database:
         self.check_backup(dump)
         argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
                 "--exit-on-error", *LOCAL, f"--dbname={POSTGRES_DB}"]  # fmt: skip
-        code, output = self._on_file(server, dump, RESTORE_FILE, argv)
+        try:
+            code, output = self._on_file(server, dump, RESTORE_FILE, argv)
+        except KeyboardInterrupt:
+            raise RestoreInterrupted(f"the database server {server.name}") from None
         if code != 0:
             raise DockerHelloError(
                 f"pg_restore failed (exit code {code}): the database is as it was",

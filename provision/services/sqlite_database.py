@@ -14,7 +14,7 @@ import posixpath
 import secrets
 from typing import IO, TYPE_CHECKING
 
-from provision.errors import DockerHelloError
+from provision.errors import DockerHelloError, RestoreInterrupted
 from provision.files import begins_with
 from provision.owned import data_volume
 
@@ -159,7 +159,10 @@ class SqliteDatabase:
             with contextlib.suppress(Exception):
                 self.engine.exec(serving.id, [PYTHON, "-c", REMOVE, f"{directory}/{name}"])
             raise
-        code, output = self.engine.exec(serving.id, [PYTHON, "-c", RESTORE, path, f"{directory}/{name}"])
+        try:
+            code, output = self.engine.exec(serving.id, [PYTHON, "-c", RESTORE, path, f"{directory}/{name}"])
+        except KeyboardInterrupt:
+            raise RestoreInterrupted(f"the release {serving.name}") from None
         if code != 0:
             raise DockerHelloError(f"The restore into {path} failed (exit code {code}): the database is as it was",
                                    details=output.splitlines()[-20:])  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from provision.adapters.engine_model import ContainerInfo
+from provision.errors import ExitCode, RestoreInterrupted
 from provision.services.sqlite_database import REMOVE, USER_ID, SqliteDatabase, sqlite_path
 
 APP = "shop"
@@ -72,3 +73,29 @@ def test_a_restore_interrupted_while_copying_removes_what_it_copied(tmp_path: Pa
     assert removed[:3] == ["python", "-c", REMOVE]
     assert re.fullmatch(r"/data/\.dockerhello-restore-[0-9a-f]{8}", removed[3])
     assert len(removed) == 4
+
+
+class InterruptedWhileRestoring(Interrupted):
+    """An engine whose last exec, the restore itself, is interrupted: it goes on in the container."""
+
+    def exec(self, container: str, argv: list[str]) -> tuple[int, str]:
+        self.execs.append(argv)
+        if len(self.execs) == 2:
+            raise KeyboardInterrupt
+        return 0, "10001\n"
+
+    def put_path(self, container: str, directory: str, name: str, source: object, uid: int) -> None:
+        return None
+
+
+def test_a_restore_interrupted_while_it_runs_in_the_release_says_what_state_that_leaves(tmp_path: Path) -> None:
+    backup = tmp_path / "site.sqlite3"
+    with sqlite3.connect(backup) as db:
+        db.execute("CREATE TABLE t (x)")
+    with pytest.raises(RestoreInterrupted) as raised:
+        SqliteDatabase(InterruptedWhileRestoring(), Routed()).restore(APP, backup)  # type: ignore[arg-type]
+    assert raised.value.message == (
+        f"Interrupted while the restore ran in the release {APP}-20261207-180000, where it goes on, in one transaction"
+    )
+    assert raised.value.hint is not None and "run the same `dockerhello db restore` again" in raised.value.hint
+    assert raised.value.exit_code is ExitCode.INTERRUPTED
