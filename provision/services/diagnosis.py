@@ -12,10 +12,15 @@ from provision.services.listening import Listener, only_on_loopback, other_ports
 from provision.services.proxy_scripts import PROBE_HEADERS
 
 
+def exited(container: ContainerInfo) -> bool:
+    """Exited since it was started: stopped, restarting, or restarted by its restart policy."""
+    return container.exited or container.restarting or container.restart_count > 0
+
+
 def failure(container: ContainerInfo) -> str | None:
     """Why the container can never become healthy, if it cannot: it ran out of memory,
     exited (and may be restarting), or is unhealthy by its own HEALTHCHECK."""
-    if container.exited or container.restarting or container.restart_count:
+    if exited(container):
         if container.oom_killed:
             limit = f" of {container.memory // 2**20} MB" if container.memory else ""
             return f"The container ran out of memory at start: the kernel killed it at its limit{limit}"
@@ -33,9 +38,10 @@ _EXEC_FAILED = re.compile(r"exec (?P<file>\S+): (?P<why>no such file or director
 
 
 def exited_hint(log_lines: list[str], out_of_memory: bool = False) -> str:
-    """What to do about a release that exited at start, from its last log lines: where runc
-    could not execute the command's file, the two usual causes (a script with Windows line
-    endings, checked out on Windows, is the classic one), else the log lines themselves."""
+    """What to do about a release that exited at start: killed for memory, what its last log
+    lines say plainly (`log_hint`), where runc could not execute the command's file the two
+    usual causes (a script with Windows line endings, checked out on Windows, is the classic
+    one), else the log lines themselves."""
     if out_of_memory:
         return MEMORY_HINT
     said = log_hint(log_lines)

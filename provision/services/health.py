@@ -15,6 +15,7 @@ from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import APP_PORT
 from provision.services.diagnosis import (
     answer_hint,
+    exited,
     exited_hint,
     failure,
     hopeless,
@@ -99,7 +100,7 @@ class HealthGate:
         return parse_listening(output) if code == 0 else ()
 
     def _refuse_unreachable(self, container: ContainerInfo, ready: bool) -> None:
-        """DeployFailed at once where where the release listens says it never will answer."""
+        """DeployFailed at once where the place the release listens says it never will answer."""
         verdict = unreachable(self._listening(container), ready)
         if verdict is not None:
             raise DeployFailed(verdict[0], hint=verdict[1], details=self.engine.logs(container.id, LOG_LINES))
@@ -145,7 +146,7 @@ class HealthGate:
             why = failure(container)
             if why is not None:
                 logs = self.engine.logs(container.id, LOG_LINES)
-                if container.exited or container.restarting or container.restart_count:
+                if exited(container):
                     hint = exited_hint(logs, out_of_memory=container.oom_killed)
                 else:  # unhealthy by its own check
                     hint = "Its last log lines are below."
