@@ -26,7 +26,10 @@ from provision.services.diagnosis import (
 from provision.services.listening import LISTENING, Listener, parse_listening
 from provision.services.proxy import Proxy
 
-LOG_LINES = 30
+LOG_LINES = 30  # shown with a failure
+# Read for the hints: a release that restarts puts its next boot's lines after the ones that
+# say why it stopped (a Python traceback through Gunicorn is about 30 lines of its own).
+SCANNED_LINES = 200
 POLL = 0.1
 # How long one probe keeps trying inside the proxy before the container's state is read again:
 # a release that exits at start is seen within this, one that comes up at once.
@@ -145,12 +148,12 @@ class HealthGate:
                 raise DeployFailed(f"The container {name} was removed while it started")
             why = failure(container)
             if why is not None:
-                logs = self.engine.logs(container.id, LOG_LINES)
+                logs = self.engine.logs(container.id, SCANNED_LINES)
                 if exited(container):
                     hint = exited_hint(logs, out_of_memory=container.oom_killed)
                 else:  # unhealthy by its own check
                     hint = "Its last log lines are below."
-                raise DeployFailed(why, hint=hint, details=logs)
+                raise DeployFailed(why, hint=hint, details=logs[-LOG_LINES:])
             if ready_for_probe(container) or container.health == "starting":
                 within = min(PROBE_WINDOW, max(0.0, deadline - self.clock()))
                 # The image's check in the release while the proxy probes: both wait for the
@@ -169,11 +172,11 @@ class HealthGate:
                     if verdict is not None:
                         raise DeployFailed(verdict[0], hint=verdict[1], details=logs)
             if self.clock() > deadline:
-                logs = self.engine.logs(container.id, LOG_LINES)
+                logs = self.engine.logs(container.id, SCANNED_LINES)
                 raise DeployFailed(
                     f"The container was not healthy after {timeout:.0f} s "
                     f"(health: {container.health or 'no HEALTHCHECK'}; GET {path} answered: {answer or 'nothing yet'})",
                     hint=log_hint(logs) or answer_hint(answer, path) or self._timeout_hint(container),
-                    details=logs,
+                    details=logs[-LOG_LINES:],
                 )
             self.sleep(POLL)

@@ -244,3 +244,20 @@ def test_an_app_that_refuses_the_health_gates_host_fails_at_once_where_django_sa
                                     "ALLOWED_HOSTS does not allow it")  # fmt: skip
     assert raised.value.hint is not None and "`--env ALLOWED_HOSTS=localhost,example.com`" in raised.value.hint
     assert world.routed() == serving and world.releases() == [f"{APP}-{serving}"]
+
+
+def test_the_hint_reads_past_the_lines_a_restart_adds_after_the_cause(world: World) -> None:
+    """A release restarted by its policy writes its next boot after the traceback that says why
+    it stopped: the hint still finds the cause, the error still shows the last 30 lines."""
+    serving = world.deploy()
+    boot = ["Starting Gunicorn with 2 workers of 4 threads", "[1] [INFO] Starting gunicorn 27.0.1"]
+    cause = [*(f'  File "/opt/venv/lib/frame{n}.py", line {n}' for n in range(28)),
+             "ModuleNotFoundError: No module named 'mysite'", "[1] [ERROR] Reason: Worker failed to boot."]  # fmt: skip
+    world.engine.behaviour = Behaviour(exit_code=3, logs=tuple(boot + cause + boot * 20))
+    with pytest.raises(DeployFailed) as raised:
+        world.deploy(health_timeout=20)
+    assert raised.value.hint is not None and raised.value.hint.startswith("The app imports mysite, which is not in")
+    assert (
+        len(raised.value.details) == 30 and "ModuleNotFoundError: No module named 'mysite'" not in raised.value.details
+    )
+    assert world.routed() == serving
