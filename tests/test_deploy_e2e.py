@@ -250,12 +250,8 @@ def test_an_app_bound_where_the_proxy_cannot_reach_it_fails_at_once_and_says_whe
     project = copy_project(tmp_path / "loopback")
     start = project / "start.sh"
     start.write_text(start.read_text().replace("--bind 0.0.0.0:8000", "--bind 127.0.0.1:8000"))
-    started = time.monotonic()
-    result = dockerhello("deploy", str(project), "--app", app_name, "--publish", str(free_port()),
-                         "--base-image", base_image)  # fmt: skip
-    assert result.exit_code == 4, result.stderr
-    assert time.monotonic() - started < 60
-    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    errors = failed_at_once(dockerhello, str(project), "--app", app_name, "--publish", str(free_port()),
+                            "--base-image", base_image)  # fmt: skip
     assert errors[0] == (
         "Error: The app listens on 127.0.0.1:8000 inside its container, where only the container itself can reach it"
     )
@@ -282,16 +278,22 @@ def test_an_app_bound_where_the_proxy_cannot_reach_it_fails_at_once_and_says_whe
     assert app_containers(docker_client, app_name) == []
 
 
+def failed_at_once(dockerhello: Dockerhello, *deploy: str) -> list[str]:
+    """`dockerhello deploy ...` that fails as a deploy (exit 4) well before the 120 s health
+    timeout; its lines from the first `Error:` on."""
+    started = time.monotonic()
+    result = dockerhello("deploy", *deploy)
+    assert result.exit_code == 4, result.stderr
+    assert time.monotonic() - started < 60
+    return result.stderr[result.stderr.index("Error: ") :].splitlines()
+
+
 def test_an_app_whose_allowed_hosts_leave_out_localhost_fails_at_once_and_says_so(
     dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
 ) -> None:
     """Django answers 400 to the health gate's Host: localhost, and would to every try."""
-    started = time.monotonic()
-    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(free_port()),
-                         "--base-image", base_image, "--env", "ALLOWED_HOSTS=example.com")  # fmt: skip
-    assert result.exit_code == 4, result.stderr
-    assert time.monotonic() - started < 60
-    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    errors = failed_at_once(dockerhello, str(REPO), "--app", app_name, "--publish", str(free_port()),
+                            "--base-image", base_image, "--env", "ALLOWED_HOSTS=example.com")  # fmt: skip
     assert errors[0] == (
         "Error: The app refuses the Host header the health gate sends (localhost): Django's ALLOWED_HOSTS does not "
         "allow it"
@@ -306,12 +308,8 @@ def test_a_release_killed_for_memory_fails_at_once_with_the_limit_to_raise(
 ) -> None:
     """At 30 MB the kernel kills Gunicorn's workers as they load Django, or its master with
     them; either way the release would never serve, and the deploy says why at once."""
-    started = time.monotonic()
-    result = dockerhello("deploy", str(REPO), "--app", app_name, "--publish", str(free_port()),
-                         "--base-image", base_image, "--memory", "30m")  # fmt: skip
-    assert result.exit_code == 4, result.stderr
-    assert time.monotonic() - started < 60
-    errors = result.stderr[result.stderr.index("Error: ") :].splitlines()
+    errors = failed_at_once(dockerhello, str(REPO), "--app", app_name, "--publish", str(free_port()),
+                            "--base-image", base_image, "--memory", "30m")  # fmt: skip
     assert re.fullmatch(
         r"Error: (The container ran out of memory at start: the kernel killed it at its limit of 30 MB"
         r"|Gunicorn's workers are killed as they boot \(\d+ times in its last log lines\), most likely by the kernel "
