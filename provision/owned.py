@@ -9,7 +9,10 @@ from __future__ import annotations
 import posixpath
 import re
 
-LABEL_APP = "dockerhello.app"  # on every container, volume and network of the app
+# On every container and network of the app, and on the volumes for its image's VOLUME paths;
+# the engine makes the named ones (APP-data, APP-db, APP-releases, APP-route) unlabelled, as a
+# mount names them, and they are known by their names.
+LABEL_APP = "dockerhello.app"
 LABEL_ROLE = "dockerhello.role"  # "proxy" or "release"
 LABEL_RELEASE = "dockerhello.release"  # the release id, on its container (its image is tagged with it)
 LABEL_PROXY_BASE = "dockerhello.proxy-base"  # on a proxy image: the base it was built on

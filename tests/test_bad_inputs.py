@@ -561,18 +561,28 @@ CASES: dict[str, Case] = {
     "rollback health timeout": Case(
         ("rollback", "--health-timeout", "-3"), 2, usage("--health-timeout", f"'-3' {NOT_SECONDS}")
     ),
-    "rollback of an app not deployed": Case(
-        ("rollback",),
+    # The engine has another app (NEIGHBOUR's volume) and maybe more: {apps} is what it has.
+    **{
+        f"{command} of an app not deployed": Case(
+            argv,
+            1,
+            "Error: project is not deployed on the Docker engine at unix:///var/run/docker.sock",
+            "Hint: dockerhello's apps there: {apps} (`--app NAME`); `dockerhello deploy` deploys project.",
+            needs_engine=True,
+        )
+        for command, argv in {
+            "rollback": ("rollback",),
+            "status": ("status",),
+            "releases": ("releases", "--json"),
+            "logs": ("logs",),
+            "db backup": ("db", "backup"),
+        }.items()
+    },
+    "run of an app not deployed": Case(
+        ("run", "--", "true"),
         1,
-        "Error: project is not deployed on the Docker engine at unix:///var/run/docker.sock",
-        "Hint: `dockerhello deploy` deploys it.",
-        needs_engine=True,
-    ),
-    "db backup without a database": Case(
-        ("db", "backup"),
-        1,
-        "Error: project has no database running on the Docker engine at unix:///var/run/docker.sock",
-        'Hint: Set database = "sqlite" or "postgres" in dockerhello.toml (or --db) and deploy.',
+        "Error: project has no serving release on the Docker engine at unix:///var/run/docker.sock",
+        "Hint: dockerhello's apps there: {apps} (`--app NAME`); `dockerhello deploy` deploys project.",
         needs_engine=True,
     ),
     "logs tail negative": Case(("logs", "--tail", "-1"), 2, usage("--tail", "'-1' is not a whole number")),
@@ -694,7 +704,32 @@ def test_bad_input(name: str, machines: MachineWorld, engine: Any, tmp_path: Pat
     state_file = tmp_path / "not-a-directory"
     state_file.write_text("")
     places = {"project": str(project), "state": str(state), "state_file": str(state_file)}
+    with neighbour(engine if case.needs_engine else None) as apps:
+        places["apps"] = apps
+        check(case, places, machines, engine, project, state)
 
+
+@contextlib.contextmanager
+def neighbour(engine: Any) -> Iterator[str]:
+    """Another app's volume on the engine while a case runs, as a user's engine has other apps;
+    yields the apps the engine has besides `project`, as a hint names them."""
+    if engine is None:
+        yield ""
+        return
+    volume = engine.volumes.create(f"neighbour-{os.getpid()}", labels={"dockerhello.app": "neighbour"})
+    try:
+        labelled = [
+            *(c.labels for c in engine.containers.list(all=True)),
+            *(v.attrs["Labels"] or {} for v in engine.volumes.list()),
+        ]
+        yield ", ".join(
+            sorted({labels["dockerhello.app"] for labels in labelled if "dockerhello.app" in labels} - {"project"})
+        )
+    finally:
+        volume.remove()
+
+
+def check(case: Case, places: dict[str, str], machines: MachineWorld, engine: Any, project: Path, state: Path) -> None:
     environ = {**machines.environ, "DOCKERHELLO_HOME": str(state)}
     environ.update({k: v.format(**places) for k, v in case.env.items() if k != "SECRET_KEY_FILE"})
     before = (tree(machines.storage, Path(machines.environ["VBOX_USER_HOME"]), state, project), engine_state(engine))

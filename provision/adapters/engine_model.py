@@ -7,7 +7,7 @@ parsers are tested on recorded output (tests/data/engine/).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -213,6 +213,12 @@ def parse_image(data: Mapping[str, Any]) -> ImageInfo:
         volumes=tuple(sorted(_dict(config.get("Volumes")))),
         created=parse_time(str(data.get("Created") or "")),
     )
+
+
+def label_values(listed: Sequence[Mapping[str, Any]], label: str) -> list[str]:
+    """The values of `label` in the engine's listings (of containers, of volumes: both carry
+    `Labels`, which a volume made without any has as null), each once, sorted."""
+    return sorted({str(item["Labels"][label]) for item in listed if label in (item.get("Labels") or {})})
 
 
 def parse_time(text: str) -> datetime | None:

@@ -45,8 +45,10 @@ def releases(app: App, app_name: str | None, path: Path, machine_name: str | Non
              as_json: bool) -> None:  # fmt: skip
     """List the app's releases, newest last, with what became of each."""
     name = load_app_name(path, app_name)
-    store = app.cluster_operator(cluster_name).store(name) if cluster_name else app.operator(name, machine_name).store
-    found = store.load()
+    if cluster_name:
+        found = app.cluster_operator(cluster_name).store(name).load()
+    else:
+        found = app.operator(name, machine_name).releases(name)
     if as_json:
         app.console.result(to_json(found))
         return

@@ -32,6 +32,7 @@ from provision.owned import (
     network_name,
 )
 from provision.secret_store import SecretStore
+from provision.services.known_apps import known_apps, not_deployed
 from provision.services.packaged_image import PackagedImage
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def of_app(app: str, postgres: Database, sqlite: SqliteDatabase) -> Database | S
     if found is not None:
         sqlite.check_running(app, *found)
         return sqlite
+    if app not in known_apps(postgres.engine):
+        raise not_deployed(postgres.engine, app)
     raise DockerHelloError(
         f"{app} has no database running on the {postgres.engine.target.describe()}",
         hint='Set database = "sqlite" or "postgres" in dockerhello.toml (or --db) and deploy.',

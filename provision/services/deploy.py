@@ -41,6 +41,7 @@ from provision.services.database import Database
 from provision.services.drain import Drain
 from provision.services.engine_records import EngineRecords
 from provision.services.health import HealthGate
+from provision.services.known_apps import not_deployed
 from provision.services.one_off import OneOff
 from provision.services.operate import STOP_TIMEOUT, app_url
 from provision.services.plan import DeployOptions, DeployResult
@@ -175,8 +176,7 @@ class Deployer:
         """The run settings of the release that serves, read back from the engine."""
         proxy = self.proxy.get(app)
         if proxy is None:
-            raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}",
-                                   hint="`dockerhello deploy` deploys it.")  # fmt: skip
+            raise not_deployed(self.engine, app)
         serving = self.proxy.serving(app)
         if serving is None:
             self.console.warn("no serving release to copy settings from: rolling back with the defaults")

@@ -14,6 +14,7 @@ from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerSpec
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
+from provision.services.known_apps import not_deployed
 from provision.services.proxy import Proxy
 from provision.services.release_container import (
     database_password_of,
@@ -71,10 +72,7 @@ class OneOff:
         proxy = self.proxy.get(app)
         serving = self.proxy.serving(app) if proxy is not None else None
         if proxy is None or serving is None:
-            raise DockerHelloError(
-                f"{app} has no serving release on the {self.engine.target.describe()}",
-                hint="`dockerhello deploy` deploys it; `dockerhello status` shows what runs.",
-            )
+            raise not_deployed(self.engine, app, "has no serving release")
         image = self.engine.image(serving.image_id)
         if image is None:
             raise DockerHelloError(f"The image of the serving release ({serving.image_id[:19]}) is gone")

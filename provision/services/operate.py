@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from provision.adapters.engine import Engine
 from provision.adapters.engine_model import ContainerInfo, parse_time
 from provision.engine import EngineTarget
-from provision.errors import DockerHelloError
 from provision.owned import (
     LABEL_APP,
     LABEL_RELEASE,
@@ -22,9 +21,10 @@ from provision.owned import (
     records_volume,
 )
 from provision.services.database import Database
+from provision.services.known_apps import known_apps, not_deployed
 from provision.services.proxy import Proxy
 from provision.services.proxy_layout import old_layout, published
-from provision.services.releases import ReleaseState, ReleaseStore, remove_own_image
+from provision.services.releases import Release, ReleaseState, ReleaseStore, remove_own_image
 
 STOP_TIMEOUT = 30  # as a deploy gives a release: Gunicorn's graceful timeout is 25 s
 
@@ -84,6 +84,9 @@ class Operator:
         made = self._made_by(app, proxy) if proxy is not None else None
         volumes = tuple(self.data_volumes(app))
         if container is None:
+            # Nothing of it at all: a misspelt name, more likely than an app never deployed.
+            if proxy is None and server is None and not volumes and app not in known_apps(self.engine):
+                raise not_deployed(self.engine, app)
             return AppStatus(app, self.target.host, self.target.machine, None, None, "not deployed", None, 0, None,
                              None, url, database, made, volumes)  # fmt: skip
         started = parse_time(container.started_at)
@@ -115,12 +118,19 @@ class Operator:
         why = self.proxy.outdated(app, proxy, network)
         return f"{why}; `dockerhello proxy upgrade` replaces it" if why else "current"
 
+    def releases(self, app: str) -> list[Release]:
+        """The app's release records, oldest first; an app the engine has nothing of is an
+        error (a misspelt name), where one taken down keeps its records and shows them."""
+        found = self.store.load()
+        if not found and app not in known_apps(self.engine):
+            raise not_deployed(self.engine, app)
+        return found
+
     def logs(self, app: str, follow: bool, tail: int, access: bool = False) -> Iterator[str]:
         """The serving release's log; with `access`, the proxy's, where the access log is."""
         container = self.proxy.get(app) if access else self.serving(app)
         if container is None:
-            raise DockerHelloError(f"{app} is not deployed on the {self.target.describe()}",
-                                   hint="`dockerhello deploy` deploys it.")  # fmt: skip
+            raise not_deployed(self.engine, app)
         if follow:
             yield from self.engine.follow_logs(container.id, tail)
         else:

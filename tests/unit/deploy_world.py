@@ -89,8 +89,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     return World(tmp_path)
 
 
-def operator_of(world: World) -> Operator:
+def operator_of(world: World, app: str = APP) -> Operator:
     engine: Engine = world.engine  # type: ignore[assignment]  # the fake stands in for the adapter
     return Operator(
-        engine, engine.target, world.deployer.store(APP), Proxy(engine, world.console), world.deployer.database
+        engine, engine.target, world.deployer.store(app), Proxy(engine, world.console), world.deployer.database
     )

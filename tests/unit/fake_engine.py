@@ -345,6 +345,10 @@ class FakeEngine:
     def volumes(self, labels: Mapping[str, str]) -> list[str]:
         return sorted(name for name, has in self.volumes_.items() if labels.items() <= has.items())
 
+    def label_values(self, label: str) -> list[str]:
+        labelled = [*(c.labels for c in self.containers_.values()), *self.volumes_.values()]
+        return sorted({labels[label] for labels in labelled if label in labels})
+
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
         self.volumes_.setdefault(name, dict(labels))
         self.calls.append(("create_volume", name))

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from provision.adapters.engine import Engine
 from provision.console import Console
 from provision.errors import DeployFailed, DockerHelloError
 from provision.owned import POSTGRES_DIR
 from provision.secret_store import SecretStore
+from provision.services.database import of_app
 from provision.services.deploy import Deployer
+from provision.services.proxy import Proxy
+from provision.services.sqlite_database import SqliteDatabase
 from tests.unit.deploy_world import APP, World, operator_of
 
 DB = f"{APP}-db"
@@ -83,6 +87,22 @@ def test_a_first_deploy_that_fails_removes_the_server_and_keeps_its_volume(world
         world.deploy(database="postgres", migrate=True, health_timeout=5)
     assert world.engine.container(DB) is None and world.engine.container(APP) is None
     assert f"{APP}-postgres" in world.engine.volumes_
+
+
+def test_db_commands_find_no_database_in_an_app_without_one_and_no_app_in_a_misspelt_name(world: World) -> None:
+    world.deploy()  # no database setting: neither a server nor a SQLite file on the data volume
+    engine: Engine = world.engine  # type: ignore[assignment]  # the fake stands in for the adapter
+    proxy = Proxy(engine, world.console)
+    where = "on the Docker engine at unix:///var/run/docker.sock"
+    for app, message, hint in (
+        (APP, f"{APP} has no database running {where}",
+         'Set database = "sqlite" or "postgres" in dockerhello.toml (or --db) and deploy.'),
+        ("shpo", f"shpo is not deployed {where}",
+         f"dockerhello's apps there: {APP} (`--app NAME`); `dockerhello deploy` deploys shpo."),
+    ):  # fmt: skip
+        with pytest.raises(DockerHelloError) as raised:
+            of_app(app, world.deployer.database, SqliteDatabase(engine, proxy))
+        assert (raised.value.message, raised.value.hint) == (message, hint)
 
 
 def test_db_commands_on_an_app_without_a_server_say_how_to_get_one(world: World) -> None:

@@ -283,6 +283,40 @@ def test_status_logs_down_and_prune(world: World) -> None:
     assert none.value.message == "shop is not deployed on the Docker engine at unix:///var/run/docker.sock"
 
 
+NOT_DEPLOYED = "shpo is not deployed on the Docker engine at unix:///var/run/docker.sock"
+
+
+def test_a_name_the_engine_has_nothing_of_is_an_error_naming_the_apps_it_has(world: World) -> None:
+    world.deploy()
+    misspelt = operator_of(world, "shpo")
+    for command in (lambda: misspelt.status("shpo"), lambda: misspelt.releases("shpo"),
+                    lambda: list(misspelt.logs("shpo", follow=False, tail=10))):  # fmt: skip
+        with pytest.raises(DockerHelloError) as raised:
+            command()
+        assert (raised.value.message, raised.value.hint, raised.value.exit_code) == (
+            NOT_DEPLOYED, "dockerhello's apps there: shop (`--app NAME`); `dockerhello deploy` deploys shpo.", 1)  # fmt: skip
+
+
+def test_an_app_taken_down_keeps_its_status_and_records_until_nothing_of_it_is_left(world: World) -> None:
+    release = world.deploy()
+    ops = operator_of(world)
+    ops.down(APP, images=False)  # its records stay
+    assert ops.status(APP).state == "not deployed"
+    assert [(r.id, r.state, r.note) for r in ops.releases(APP)] == [(release, ReleaseState.HEALTHY, "taken down")]
+    world.engine.create_volume("shop-data", {})  # its data, made unlabelled as a mount makes it
+    ops.down(APP, images=True)
+    assert (ops.status(APP).state, ops.status(APP).volumes) == ("not deployed", ("shop-data",))
+    world.engine.remove_volume("shop-data")
+    with pytest.raises(DockerHelloError) as raised:
+        ops.status(APP)
+    # Nothing of any app is left to name.
+    assert (raised.value.message, raised.value.hint) == (
+        "shop is not deployed on the Docker engine at unix:///var/run/docker.sock",
+        "`dockerhello deploy` deploys shop; no other app of dockerhello's is there.")  # fmt: skip
+    with pytest.raises(DockerHelloError):
+        ops.releases(APP)
+
+
 def test_prune_and_down_leave_another_apps_tags_of_the_same_image(world: World) -> None:
     first, second, third = world.deploy(), world.deploy(), world.deploy()
     # Another app built what the first and the last release are: the engine holds one image each.

@@ -11,6 +11,7 @@ from typing import Any
 from provision.adapters.engine_model import (
     BuildEvent,
     PortBinding,
+    label_values,
     parse_build_chunk,
     parse_container,
     parse_exec_stream,
@@ -27,6 +28,17 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "engine"
 
 def recorded(name: str) -> Any:
     return json.loads((DATA / name).read_text())
+
+
+def test_the_apps_named_by_the_labels_of_listed_containers_and_volumes() -> None:
+    # Four containers of two apps (tr: its proxy, a release and its records; mysite's records),
+    # and volumes, most made unlabelled by a mount (Labels: null), one labelled for shop.
+    containers, volumes = recorded("containers-labelled.json"), recorded("volumes.json")["Volumes"]
+    assert label_values(containers, "dockerhello.app") == ["mysite", "tr"]
+    assert [v["Labels"] for v in volumes].count(None) == len(volumes) - 1
+    assert label_values([*containers, *volumes], "dockerhello.app") == ["mysite", "shop", "tr"]
+    assert label_values(containers, "dockerhello.role") == ["proxy", "records", "release"]
+    assert label_values(volumes, "dockerhello.release") == []
 
 
 def test_a_release_container() -> None:
