@@ -216,6 +216,13 @@ def test_rm_asks_unless_yes(dh: Dockerhello, world: MachineWorld) -> None:
     assert declined.exit_code == 1
     assert 'Remove machine "dev", its VM and everything on its disk? [y/N]: n' in declined.stderr
     assert world.tool("docker-machine", "ls", "-q").stdout == "dev\n"
+    unanswered = CliRunner().invoke(cli, ["machine", "rm", "dev"], obj=app, input="", prog_name="dockerhello")
+    assert unanswered.exit_code == 1
+    assert unanswered.stderr.splitlines()[-2:] == [
+        'Error: Not removing machine "dev": asked to confirm, and stdin ended without an answer',
+        "Hint: Pass -y/--yes to confirm where no one can answer.",
+    ]
+    assert world.tool("docker-machine", "ls", "-q").stdout == "dev\n"
     removed = dh("machine", "rm", "-y", "dev")
     assert removed.exit_code == 0
     assert 'Machine "dev" was removed.' in removed.stderr

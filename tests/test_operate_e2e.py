@@ -353,6 +353,13 @@ def test_what_a_release_writes_where_its_image_declares_volume_the_next_release_
     assert (f"Remove the data of {app.name} for good: {volume} (what its releases wrote at a path its image "
             "declares VOLUME)? [y/N]: n") in asked.stderr  # fmt: skip
     assert docker_client.volumes.get(volume).name == volume
+    unanswered = app.dockerhello("down", "--volumes", "--app", app.name, stdin="")  # as from a script or CI
+    assert unanswered.exit_code == 1
+    assert unanswered.stderr.splitlines()[-2:] == [
+        f"Error: Not removing the data of {app.name}: asked to confirm, and stdin ended without an answer",
+        "Hint: Pass -y/--yes to confirm where no one can answer.",
+    ]
+    assert docker_client.volumes.get(volume).name == volume
     assert volume in ok(app("down", "--volumes", "--yes")).stderr
     assert not docker_client.volumes.list(filters={"name": volume})
 

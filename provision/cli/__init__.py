@@ -111,6 +111,25 @@ def cli(ctx: click.Context, quiet: bool, debug: bool) -> None:
 pass_app = click.make_pass_decorator(App)
 
 
+def confirm(question: str, what: str) -> None:
+    """Ask `question` (y/N) on stderr, and stop at a no. Where stdin ends before an answer (a
+    script, CI, a cron job), that is an error saying what was not done and how to say yes, not
+    click's bare "Aborted!"; `echo y |` still answers."""
+    piped = not sys.stdin.isatty()
+    try:
+        answered = click.confirm(question, err=True)
+    except click.Abort:
+        if not piped:  # Ctrl-C at the question
+            raise
+        click.echo("", err=True)  # a piped answer is not echoed: end the question's line
+        raise DockerHelloError(f"Not {what}: asked to confirm, and stdin ended without an answer",
+                               hint="Pass -y/--yes to confirm where no one can answer.") from None  # fmt: skip
+    if piped:
+        click.echo("", err=True)
+    if not answered:
+        raise click.Abort
+
+
 def main() -> None:
     cli(prog_name="dockerhello")
 

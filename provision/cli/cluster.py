@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, confirm, pass_app
 from provision.cli.machine import machine_spec_options
 from provision.cli.params import MACHINE_NAME, count, json_option
 from provision.cli.render import table, to_json
@@ -139,7 +139,7 @@ def rm(app: App, name: str, remove_machines: bool, yes: bool) -> None:
     record = service.record(name)
     if not yes:
         what = f"the machines {', '.join(record.machines)}" if remove_machines else "the Swarm"
-        click.confirm(f"Remove {what} of the cluster {name}, and every app that runs on it?", abort=True, err=True)
+        confirm(f"Remove {what} of the cluster {name}, and every app that runs on it?", f"removing the cluster {name}")
     for line in service.rm(name, remove_machines):
         app.console.info(line)
     app.console.info(f"Cluster {name} was removed.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, confirm, pass_app
 from provision.cli.params import READABLE_FILE, PathParam, app_option, machine_option, path_option
 from provision.project import load_app_name
 
@@ -82,7 +82,7 @@ def restore(app: App, file: Path, app_name: str | None, path: Path, machine_name
     database = app.app_database(name, machine_name)  # before asking: nothing to restore into is said at once
     database.check_backup(file)
     if not yes:
-        click.confirm(f"Replace the content of {name}'s database with {file}?", abort=True, err=True)
+        confirm(f"Replace the content of {name}'s database with {file}?", f"restoring into the database of {name}")
     app.console.step(f"Restoring {file} into the {database.kind} database of {name}")
     for line in database.restore(name, file):
         app.console.info(f"  {line}")

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import click
 
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, confirm, pass_app
 from provision.cli.params import HOSTONLY_CIDR, MACHINE_NAME, count, json_option
 from provision.cli.render import table, to_json
 from provision.defaults import (
@@ -147,5 +147,5 @@ def rm(app: App, name: str | None, yes: bool) -> None:
     """Remove a machine: its VM, its disk and everything deployed on it."""
     name = machine_name(app, name)
     if not yes:
-        click.confirm(f'Remove machine "{name}", its VM and everything on its disk?', abort=True, err=True)
+        confirm(f'Remove machine "{name}", its VM and everything on its disk?', f'removing machine "{name}"')
     app.console.info(app.machines.rm(name))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, confirm, pass_app
 from provision.cli.params import MACHINE_NAME as CLUSTER_NAME
 from provision.cli.params import (
     RELEASE,
@@ -190,7 +190,7 @@ def down(app: App, app_name: str | None, path: Path, machine_name: str | None, c
     if doomed and not yes:
         kept = [f"{volume} ({what_it_keeps(name, volume)})" for volume in doomed]
         listed = f"{'; '.join(kept[:-1])} and {kept[-1]}" if len(kept) > 1 else kept[0]
-        click.confirm(f"Remove the data of {name} for good: {listed}?", abort=True, err=True)
+        confirm(f"Remove the data of {name} for good: {listed}?", f"removing the data of {name}")
     removed = operator.down(name, images, volumes)
     app.console.info(f"Removed: {', '.join(removed)}" if removed else f"{name} was not running: nothing to remove.")
 

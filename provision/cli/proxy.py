@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from provision.app import App
-from provision.cli import cli, pass_app
+from provision.cli import cli, confirm, pass_app
 from provision.cli.params import app_option, machine_option, path_option
 from provision.project import load_app_name
 
@@ -47,8 +47,8 @@ def upgrade(app: App, app_name: str | None, path: Path, machine_name: str | None
         app.console.result(f"The proxy of {name} is this dockerhello's: nothing to do.")
         return
     if not yes:
-        click.confirm(f"The proxy of {name} is an earlier dockerhello's ({why}). Replace it? The app does not "
-                      "answer for a moment.", abort=True, err=True)  # fmt: skip
+        confirm(f"The proxy of {name} is an earlier dockerhello's ({why}). Replace it? The app does not answer "
+                "for a moment.", f"replacing the proxy of {name}")  # fmt: skip
     upgraded = deployer.upgrade_proxy(name)
     if upgraded.reason is None:  # another command upgraded it meanwhile
         app.console.result(f"The proxy of {name} is this dockerhello's: nothing to do.")
