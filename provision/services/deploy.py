@@ -44,7 +44,7 @@ from provision.services.health import HealthGate
 from provision.services.known_apps import not_deployed
 from provision.services.one_off import OneOff
 from provision.services.operate import STOP_TIMEOUT, app_url
-from provision.services.plan import DeployOptions, DeployResult
+from provision.services.plan import DeployOptions, DeployResult, for_target
 from provision.services.preflight import check_limits, check_port, host_port_free
 from provision.services.proxy import Proxy, ProxySpec, Routing
 from provision.services.proxy_layout import old_layout, other_slot, slot_of, uses_host_network
@@ -98,14 +98,8 @@ class Deployer:
         self.proxy_upgrade = ProxyUpgrade(engine, self.proxy, console, self._confirm_served_at, clock)
 
     def for_target(self, options: DeployOptions) -> DeployOptions:
-        """Options adjusted to the engine. Inside a docker-machine VM the app listens on all
-        the VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its
-        loopback (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so
-        that http://VM-IP:PORT works as well as a forwarded http://localhost:PORT."""
-        if not self.target.machine or any(name == "ALLOWED_HOSTS" for name, _ in options.environment):
-            return options
-        hosts = f"localhost,127.0.0.1,[::1],{self.target.hostname}"
-        return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
+        """Options adjusted to this deployer's engine (`plan.for_target`)."""
+        return for_target(self.target, options)
 
     def store(self, app: str) -> ReleaseStore:
         """The app's release record and deploy lock, on the engine."""

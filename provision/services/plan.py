@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from provision.engine import EngineTarget
 from provision.settings import DeploySettings, Hardening
 from provision.validators import Publish
 
@@ -44,6 +45,21 @@ class DeployOptions:
             registry=settings.registry,
             wait_for_lock=wait_for_lock,
         )
+
+
+def for_target(target: EngineTarget, options: DeployOptions) -> DeployOptions:
+    """Options adjusted to the engine. Inside a docker-machine VM the app listens on all the
+    VM's interfaces, because VirtualBox's NAT forwards to the guest's address, not its loopback
+    (the VM is reachable only from this host); the VM's IP joins ALLOWED_HOSTS so that
+    http://VM-IP:PORT works as well as a forwarded http://localhost:PORT. The user's own
+    ALLOWED_HOSTS stands, and the app listens on the VM's interfaces all the same: bound to
+    the VM's loopback, no forwarded port would reach it."""
+    if not target.machine:
+        return options
+    if any(name == "ALLOWED_HOSTS" for name, _ in options.environment):
+        return replace(options, bind_ip="0.0.0.0")
+    hosts = f"localhost,127.0.0.1,[::1],{target.hostname}"
+    return replace(options, bind_ip="0.0.0.0", environment=(*options.environment, ("ALLOWED_HOSTS", hosts)))
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,9 @@ def test_on_a_machine_the_app_listens_on_the_vms_interfaces_and_its_ip_is_an_all
     assert options.bind_ip == "0.0.0.0"
     assert options.environment == (("A", "1"), ("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],192.168.56.101"))
     assert world.deployer.for_target(options) == options  # the user's own ALLOWED_HOSTS stands
+    # ... and the app still listens where VirtualBox's NAT forwards to, the VM's address.
+    own = world.deployer.for_target(DeployOptions(environment=(("ALLOWED_HOSTS", "example.com"),)))
+    assert (own.bind_ip, own.environment) == ("0.0.0.0", (("ALLOWED_HOSTS", "example.com"),))
 
 
 # -- day 2 ------------------------------------------------------------------------------------
