@@ -103,3 +103,22 @@ def test_a_memory_size_is_written_in_the_largest_unit_it_is_a_whole_number_of() 
         count = memory(text)
         assert count is not None
         assert size(count) == text  # and --memory reads it back as the same size
+
+
+def test_on_a_machine_it_says_what_a_deploy_adds_there(dockerhello: Dockerhello, tmp_path: Path) -> None:
+    project = project_with(tmp_path, {})
+    machine = {"DOCKER_HOST": "tcp://192.168.56.101:2376", "DOCKER_MACHINE_NAME": "dev"}  # as `dockerhello env` sets
+    listens = "  listens on 0.0.0.0 inside the VM: VirtualBox's NAT forwards to the VM's address, and only this host " \
+              "reaches the VM"  # fmt: skip
+
+    result = dockerhello("config", str(project), env=machine)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-3:] == [
+        "On machine dev (DOCKER_MACHINE_NAME), a deploy also:",
+        listens,
+        "  sets ALLOWED_HOSTS=localhost,127.0.0.1,[::1],192.168.56.101: the VM's IP too (your own ALLOWED_HOSTS stands)",
+    ]
+    own = dockerhello("config", str(project), "--env", "ALLOWED_HOSTS=shop.example", env=machine)
+    assert own.stderr.splitlines()[-2:] == ["On machine dev (DOCKER_MACHINE_NAME), a deploy also:", listens]
+    local = dockerhello("config", str(project), env=NO_ENGINE)
+    assert "a deploy also" not in local.stderr

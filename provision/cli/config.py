@@ -15,6 +15,8 @@ from provision.cli.render import table, to_json
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from provision.engine import EngineTarget
+
 # What a setting without a value does, in the table's words.
 UNSET = {
     "base_image": "the Dockerfile's",
@@ -57,10 +59,28 @@ def config(app: App, /, path: Path, as_json: bool, **_: Any) -> None:
     if as_json:
         app.console.result(to_json([{"setting": name, "value": value, "source": source}
                                     for name, value, source in shown]))  # fmt: skip
-        return
-    app.console.info(f"Settings of a deploy of {project.app} from {project.path}")
-    rows = [(name, words(name, value), source) for name, value, source in shown]
-    app.console.result(table(("SETTING", "VALUE", "SOURCE"), rows))
+    else:
+        app.console.info(f"Settings of a deploy of {project.app} from {project.path}")
+        rows = [(name, words(name, value), source) for name, value, source in shown]
+        app.console.result(table(("SETTING", "VALUE", "SOURCE"), rows))
+    for line in target_adjustments(app.engine_target(), chosen):
+        app.console.info(line)
+
+
+def target_adjustments(target: EngineTarget, chosen: settings.DeploySettings) -> list[str]:
+    """What a deploy to `target` (the environment's: no engine is asked) adds to the settings:
+    inside a docker-machine VM, the address it listens on and ALLOWED_HOSTS."""
+    from provision.services.plan import DeployOptions, for_target
+
+    asked = DeployOptions.from_settings(chosen)
+    adjusted = for_target(target, asked)
+    if adjusted == asked:
+        return []
+    added = [f"{name}={value}" for name, value in adjusted.environment if (name, value) not in asked.environment]
+    return [f"On machine {target.machine} (DOCKER_MACHINE_NAME), a deploy also:",
+            f"  listens on {adjusted.bind_ip} inside the VM: VirtualBox's NAT forwards to the VM's address, "
+            "and only this host reaches the VM",
+            *(f"  sets {variable}: the VM's IP too (your own ALLOWED_HOSTS stands)" for variable in added)]  # fmt: skip
 
 
 def file_value(name: str, value: Any, project: Path) -> Any:
