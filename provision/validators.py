@@ -11,6 +11,7 @@ use: compiling them all at import would slow every command's start.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # docker-machine's own rule (libmachine/host/host.go). docker-machine sets no length limit,
@@ -81,8 +82,10 @@ def app_name(text: str) -> str:
 
 
 def app_name_from_directory(dirname: str) -> str:
-    """A valid app name made from a directory's name: `My Site_2` -> `my-site-2`."""
-    name = re.sub(r"[^a-z0-9]+", "-", dirname.lower())[:APP_NAME_MAX].strip("-")
+    """A valid app name made from a directory's name: `My Site_2` -> `my-site-2`, `Café` ->
+    `cafe` (accents dropped, not the letters they are on); `app` when nothing is left."""
+    ascii_only = unicodedata.normalize("NFKD", dirname).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower())[:APP_NAME_MAX].strip("-")
     return name or "app"
 
 

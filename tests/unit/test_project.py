@@ -6,6 +6,7 @@ import pytest
 
 from provision.errors import DockerHelloError
 from provision.project import Publish, load_app_name, load_project
+from provision.validators import app_name_from_directory
 from provision.validators import publish as parse_publish
 
 
@@ -79,3 +80,12 @@ def test_missing_dockerfile(tmp_path: Path) -> None:
     with pytest.raises(DockerHelloError) as raised:
         load_project(tmp_path)
     assert raised.value.message == f"No Dockerfile in {tmp_path.resolve()}"
+
+
+@pytest.mark.parametrize(
+    ("directory", "app"),
+    [("My Site_2", "my-site-2"), ("Café", "cafe"), ("ãpp", "app"), ("Ünïcode.Projekt", "unicode-projekt"),
+     ("日本", "app"), ("--", "app"), ("a" * 80, "a" * 32)],
+)  # fmt: skip
+def test_a_directory_name_becomes_a_valid_app_name(directory: str, app: str) -> None:
+    assert app_name_from_directory(directory) == app
