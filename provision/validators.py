@@ -264,8 +264,17 @@ class Publish:
     host_port: int = 8000
 
     def __str__(self) -> str:
-        ip = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip
-        return f"{ip}:{self.host_port}"
+        return f"{self.host}:{self.host_port}"
+
+    @property
+    def host(self) -> str:
+        """The address as a URL writes it: an IPv6 one in brackets."""
+        return f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip
+
+    @property
+    def loopback(self) -> bool:
+        """Reached from the engine's host only."""
+        return self.host_ip == "::1" or self.host_ip.startswith("127.")
 
 
 def publish(text: str) -> Publish:

@@ -1,9 +1,11 @@
-"""After its engine restarts, the app serves again: the proxy and the same release come back
-through their restart policies. On an engine of the test's own, never the user's."""
+"""On an engine of the test's own, never the user's, reached as another host's: a deploy
+published on that host's loopback, and, after the engine restarts, the app serving again (the
+proxy and the same release come back through their restart policies)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import urllib.request
 import uuid
@@ -68,6 +70,33 @@ def own_engine(docker_client: docker.DockerClient, base_image: str) -> Iterator[
         yield engine
     finally:
         engine.close()
+
+
+def test_on_a_remote_engine_a_loopback_publish_deploys_and_says_how_to_reach_it(
+    own_engine: OwnEngine, dockerhello: Dockerhello, tmp_path: Path, base_image: str
+) -> None:
+    project = tmp_path / "hello"
+    project.mkdir()
+    (project / "Dockerfile").write_text(DOCKERFILE)
+    (project / "app.py").write_text(APP_PY)
+    env = {"DOCKER_HOST": own_engine.host}  # another host's engine, as this host reaches it
+    result = dockerhello("deploy", str(project), "--app", "looped", "--publish", "18002", "--base-image", base_image,
+                         env=env)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "http://127.0.0.1:18002/\n"  # on that host
+    assert result.stderr.splitlines()[-2:-1] == [(
+        f"Warning: looped is published on 127.0.0.1:18002 of the engine's host {own_engine.ADDRESS}, which only "
+        f"that host reaches: `ssh -N -L 18002:127.0.0.1:18002 USER@{own_engine.ADDRESS}` brings it here; "
+        "--publish 0.0.0.0:18002 opens it to the network")]  # fmt: skip
+    with pytest.raises(OSError):
+        fetch(18002, own_engine.ADDRESS)  # from this host: not open to the network
+    there = subprocess.run(["ip", "netns", "exec", own_engine.netns, "python3", "-c",
+                            "import urllib.request as u; print(u.urlopen('http://127.0.0.1:18002/', timeout=5).read())"],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert there.stdout == "b'Hello, World!'\n", there.stderr
+    status = dockerhello("status", "--app", "looped", env=env)
+    assert "\nURL        http://127.0.0.1:18002/\n" in status.stdout
+    assert dockerhello("down", "--app", "looped", env=env).exit_code == 0
 
 
 def test_after_the_engine_restarts_the_same_release_serves_again(

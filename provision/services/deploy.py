@@ -70,6 +70,12 @@ def release_header(host: str, port: int) -> str | None:
         conn.close()
 
 
+def bound(options: DeployOptions) -> Publish:
+    """The address the proxy binds on the engine's host: a machine target's bind, else the
+    published one."""
+    return Publish(options.bind_ip or options.publish.host_ip, options.publish.host_port)
+
+
 class Deployer:
     def __init__(
         self,
@@ -261,7 +267,14 @@ class Deployer:
         store.mark(release.id, ReleaseState.ACTIVE, "rolled back to" if rollback else "")
         self._retire_others(app, keep=name, drain=options.drain)
         store.prune_images(self.engine, options.keep)
-        return DeployResult(app, release.id, release.image, app_url(self.target, options.publish.host_port))
+        publish = bound(options)
+        if publish.loopback and not self.target.is_local:
+            self.console.warn(
+                f"{app} is published on {publish} of the engine's host {self.target.hostname}, which only that host "
+                f"reaches: `ssh -N -L {publish.host_port}:{publish} USER@{self.target.hostname}` brings it here; "
+                f"--publish 0.0.0.0:{publish.host_port} opens it to the network"
+            )
+        return DeployResult(app, release.id, release.image, app_url(self.target, publish))
 
     def _put_back(self, app: str, release: Release, routing: Routing, *, sent: bool, created: bool,
                   first: bool) -> None:  # fmt: skip
@@ -318,19 +331,23 @@ class Deployer:
         self._confirm_served(app, release, DeployOptions(publish=publish))
 
     def _confirm_served(self, app: str, release: str, options: DeployOptions) -> None:
-        """The published URL answers with the new release: the switch reached the user."""
-        host = self.target.hostname if not self.target.is_local else options.publish.host_ip
-        if host in ("0.0.0.0", "::"):
-            host = "127.0.0.1"
+        """The published URL answers with the new release: the switch reached the user. Asked
+        from here, or, for the loopback of a remote engine's host, from inside the proxy."""
+        publish = bound(options)
+        inside = publish.loopback and not self.target.is_local
+        host = publish.host_ip
+        if publish.host_ip in ("0.0.0.0", "::"):
+            host = "127.0.0.1" if self.target.is_local else self.target.hostname
+        where = f"{publish} of the engine's host" if inside else str(Publish(host, publish.host_port))
         deadline = self.clock() + 10
         seen = None
         while self.clock() < deadline:
-            seen = self.served_release(host, options.publish.host_port)
+            seen = self.proxy.served_inside(app, publish) if inside else self.served_release(host, publish.host_port)
             if seen == release:
                 return
             self.sleep(0.2)
         raise DeployFailed(
-            f"After the switch, {host}:{options.publish.host_port} serves release {seen or 'nothing'}, not {release}",
+            f"After the switch, {where} serves release {seen or 'nothing'}, not {release}",
             hint=f"Look at the proxy: `docker logs {proxy_name(app)}`.",
         )
 

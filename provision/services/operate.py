@@ -25,6 +25,7 @@ from provision.services.known_apps import known_apps, not_deployed
 from provision.services.proxy import Proxy
 from provision.services.proxy_layout import old_layout, published
 from provision.services.releases import Release, ReleaseState, ReleaseStore, remove_own_image
+from provision.validators import Publish
 
 STOP_TIMEOUT = 30  # as a deploy gives a release: Gunicorn's graceful timeout is 25 s
 
@@ -49,10 +50,17 @@ class AppStatus:
     serving: bool = False
 
 
-def app_url(target: EngineTarget, port: int) -> str:
-    """Where a user reaches an app published on `port`: the one rule, for every command."""
-    host = "localhost" if target.is_local else target.hostname
-    return f"http://{host}:{port}/"
+def app_url(target: EngineTarget, publish: Publish) -> str:
+    """Where a user reaches an app published at `publish`: the one rule, for every command. On
+    a remote engine published on every address, at the engine's host; on one address of it
+    (its loopback too: for someone on that host, or through a tunnel), at that address."""
+    if target.is_local:
+        host = "localhost"
+    elif publish.host_ip in ("0.0.0.0", "::"):
+        host = target.hostname
+    else:
+        host = publish.host
+    return f"http://{host}:{publish.host_port}/"
 
 
 class Operator:
@@ -76,7 +84,7 @@ class Operator:
         routed = self.proxy.serving(app)
         container = routed or self._any_release(app)
         proxy = self.proxy.get(app)
-        url = app_url(self.target, published(proxy).host_port) if proxy is not None else None
+        url = app_url(self.target, published(proxy)) if proxy is not None else None
         server = self.database.get(app)
         database = (
             f"{server.name} {server.status}" + (f", {server.health}" if server.health else "") if server else None

@@ -55,7 +55,8 @@ from provision.services.proxy_layout import (
     slot_of,
     uses_host_network,
 )
-from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PROBE_HEADERS, PYTHON, SWITCH
+from provision.services.proxy_scripts import PROBE, PROBE_EVERY, PROBE_HEADERS, PYTHON, SERVED, SWITCH
+from provision.validators import Publish
 
 SWITCH_SLACK = 60.0
 
@@ -314,6 +315,20 @@ class Proxy:
         if exit_code == 0 and first and first[0].isdigit():
             return int(first[0]), output.strip()
         return None, output.strip()
+
+    def served_inside(self, app: str, publish: Publish) -> str | None:
+        """The release the proxy serves at `publish`, asked from inside it: for an address on
+        the engine's host that this host cannot reach, its loopback. A proxy on a network of its
+        own is asked at its own port, behind the engine's binding."""
+        proxy = self.get(app)
+        if proxy is None or not proxy.running:
+            return None
+        host, port = (publish.host_ip, publish.host_port) if proxy.network_mode == "host" else ("127.0.0.1", APP_PORT)
+        try:
+            exit_code, output = self.engine.exec(proxy.id, [*PYTHON, SERVED, host, str(port)])
+        except DockerHelloError:  # it stopped meanwhile
+            return None
+        return (output.strip() or None) if exit_code == 0 else None
 
     def switch(self, app: str, release: str, slot: str) -> None:
         """Make `slot` live, serving `release`: in-flight requests finish where they are, the

@@ -34,6 +34,17 @@ print(answer)
 """.replace("PROBE_HEADERS", repr(PROBE_HEADERS), 1)
 
 
+# Run in the proxy: argv HOST PORT. The release the proxy serves at HOST:PORT, from its
+# X-Dockerhello-Release header, whatever the status: where the proxy is on the engine host's
+# network, the address a user on that host reaches, such as its loopback.
+SERVED = """
+import http.client, sys
+connection = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=3)
+connection.request('GET', '/', headers={'Host': 'localhost:' + sys.argv[2]})
+print(connection.getresponse().getheader('X-Dockerhello-Release') or '')
+"""
+
+
 # Run in the proxy as its user: argv ROOT WAIT, and the target on stdin as `switch TARGET`.
 # Started ahead, while the release comes up (a held exec), so that the switch itself is a
 # write: stdin ending before that line (the deploy failed, was stopped, or lost the engine),

@@ -23,8 +23,11 @@ from provision.adapters.engine_model import (
 )
 from provision.engine import EngineTarget
 from provision.errors import NameTaken
+from provision.owned import ROUTE_DIR
 from provision.services.drain import CONNECTED_UNTIL
 from provision.services.listening import LISTENING
+from provision.services.proxy_layout import parse_route
+from provision.services.proxy_scripts import SERVED
 
 
 @dataclass
@@ -284,6 +287,11 @@ class FakeEngine:
             return 0, f"{self.behaviour.answers}\n"
         if argv[0] == "/bin/sh" and code == LISTENING:
             return 0, self.behaviour.listening
+        if argv[0] == "python3" and code == SERVED:  # what the proxy serves, asked inside it
+            self.calls.append(("served", found.name, *argv[-2:]))
+            link = self.get_file(found.name, f"{ROUTE_DIR}/live")
+            route = parse_route(link.decode()) if link else None
+            return 0, f"{route[0]}\n" if route and route[0] != "none" else "\n"
         raise AssertionError(f"unexpected exec {argv}")
 
     def exec_held(self, container: str, argv: Sequence[str]) -> FakeHeldExec:

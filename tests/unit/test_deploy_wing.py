@@ -470,3 +470,39 @@ def test_a_rollback_builds_no_proxy_image_and_keeps_the_running_proxys_base(worl
     # Not a proxy on a release image: that would be a child of the release, which `down --images` cannot remove.
     assert [i.labels.get("dockerhello.proxy-base") for t, i in world.engine.images_.items()
             if t.startswith("dockerhello/proxy:")] == ["python:3.12-slim"]  # fmt: skip
+
+
+def test_a_remote_engines_loopback_is_asked_from_inside_the_proxy_and_the_url_says_it(tmp_path: Path) -> None:
+    remote = EngineTarget(host="tcp://203.0.113.7:2376", tls=True, tls_verify=True)
+    (tmp_path / "loopback").mkdir()
+    (tmp_path / "everywhere").mkdir()
+    world = World(tmp_path / "loopback", remote)
+    asked: list[tuple[str, int]] = []
+
+    def from_here(host: str, port: int) -> str | None:
+        asked.append((host, port))
+        return None
+
+    world.deployer.served_release = from_here
+    result = world.deployer.deploy(world.project, DeployOptions(publish=Publish("127.0.0.1", 18000)))
+    assert asked == []  # this host cannot reach that host's loopback
+    # A remote proxy is on a network of its own, behind the engine's binding: asked at its port.
+    assert [c for c in world.engine.calls if c[0] == "served"] == [("served", APP, "127.0.0.1", "8000")]
+    assert result.url == "http://127.0.0.1:18000/"
+    assert world.err.getvalue().splitlines()[-1] == (
+        "Warning: shop is published on 127.0.0.1:18000 of the engine's host 203.0.113.7, which only that host "
+        "reaches: `ssh -N -L 18000:127.0.0.1:18000 USER@203.0.113.7` brings it here; --publish 0.0.0.0:18000 opens "
+        "it to the network")  # fmt: skip
+    # Published on every address of it: asked from here, at the engine's host, which the URL names.
+    everywhere = World(tmp_path / "everywhere", remote)
+    seen: list[tuple[str, int]] = []
+
+    def served_here(host: str, port: int) -> str | None:
+        seen.append((host, port))
+        return everywhere.routed()
+
+    everywhere.deployer.served_release = served_here
+    assert everywhere.deployer.deploy(everywhere.project, DeployOptions(publish=Publish("0.0.0.0", 18000))).url == (
+        "http://203.0.113.7:18000/")  # fmt: skip
+    assert set(seen) == {("203.0.113.7", 18000)} and "Warning" not in everywhere.err.getvalue()
+
