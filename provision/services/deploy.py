@@ -293,6 +293,10 @@ class Deployer:
                     f"so release {release.id} was left running and serving"
                 ) from None
             serving = routing.release
+        elif serving == release.id:
+            # Switched to and failed after, with no release to give the route back to (a first
+            # deploy): it goes, and a first deploy's proxy with it; nothing else serves.
+            serving = None
         if created:
             self.engine.remove(release_name(app, release.id), force=True)
         if serving:

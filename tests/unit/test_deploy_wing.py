@@ -506,3 +506,13 @@ def test_a_remote_engines_loopback_is_asked_from_inside_the_proxy_and_the_url_sa
         "http://203.0.113.7:18000/")  # fmt: skip
     assert set(seen) == {("203.0.113.7", 18000)} and "Warning" not in everywhere.err.getvalue()
 
+
+def test_a_first_deploy_that_fails_after_its_switch_leaves_nothing_behind(world: World) -> None:
+    world.deployer.served_release = lambda host, port: None  # the published URL never serves it
+    with pytest.raises(DeployFailed) as failed:
+        world.deploy()
+    assert failed.value.message.startswith("After the switch, 127.0.0.1:18000 serves release nothing, not ")
+    # Its container and the proxy that routed to it are gone: no proxy left naming a removed release.
+    assert [c.name for c in world.engine.containers()] == [f"{APP}-records"]
+    assert "is still serving" not in world.err.getvalue()
+    assert list(world.records().values()) == [ReleaseState.FAILED]
