@@ -578,6 +578,31 @@ CASES: dict[str, Case] = {
             "db backup": ("db", "backup"),
         }.items()
     },
+    **{
+        f"{command} on an ssh:// engine": Case(
+            argv,
+            3,
+            f"Error: dockerhello does not reach a Docker engine over SSH ({host})",
+            "Hint: Make it a machine, whose engine is reached over TLS: `docker-machine create --driver generic "
+            f"{flags} NAME`, then "
+            "`dockerhello deploy --machine NAME`.",
+            env={"DOCKER_HOST": host},
+        )
+        for command, argv, host, flags in (
+            (
+                "deploy",
+                ("deploy", "{project}"),
+                "ssh://deploy@203.0.113.7",
+                "--generic-ip-address 203.0.113.7 --generic-ssh-user deploy",
+            ),
+            (
+                "status",
+                ("status",),
+                "ssh://203.0.113.7:2222",
+                "--generic-ip-address 203.0.113.7 --generic-ssh-user USER --generic-ssh-port 2222",
+            ),
+        )
+    },
     "run of an app not deployed": Case(
         ("run", "--", "true"),
         1,

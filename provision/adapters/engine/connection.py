@@ -12,6 +12,7 @@ import docker.tls
 
 from provision.adapters.engine.errors import translate
 from provision.engine import DEFAULT_TIMEOUT, EngineTarget
+from provision.errors import EngineUnreachable
 
 ClientFactory = Callable[[EngineTarget], docker.DockerClient]
 
@@ -23,6 +24,8 @@ def connect(target: EngineTarget, timeout: int = DEFAULT_TIMEOUT) -> docker.Dock
     version docker-py would otherwise ask for. It is also the first request, so an engine
     that cannot be reached, or something that is not an engine, is found here.
     """
+    if target.host.startswith("ssh://"):
+        raise ssh_unsupported(target)
     tls_config: docker.tls.TLSConfig | bool = False
     if target.tls:
         assert target.cert_path is not None
@@ -42,6 +45,23 @@ def connect(target: EngineTarget, timeout: int = DEFAULT_TIMEOUT) -> docker.Dock
     client = docker.DockerClient.__new__(docker.DockerClient)
     client.api = api
     return client
+
+
+def ssh_unsupported(target: EngineTarget) -> EngineUnreachable:
+    """docker-py reaches an ssh:// engine only through paramiko, even with its ssh shell-out,
+    and once installed, `import docker` loads paramiko (and its cryptography) in every command:
+    dockerhello does not take it. A machine of docker-machine's generic driver is the same host
+    over TLS, which docker-machine sets up over SSH."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target.host)
+    port = f" --generic-ssh-port {parts.port}" if parts.port and parts.port != 22 else ""
+    return EngineUnreachable(
+        f"dockerhello does not reach a Docker engine over SSH ({target.host})",
+        hint=f"Make it a machine, whose engine is reached over TLS: `docker-machine create --driver generic "
+        f"--generic-ip-address {parts.hostname or 'HOST'} --generic-ssh-user {parts.username or 'USER'}{port} "
+        "NAME`, then `dockerhello deploy --machine NAME`.",
+    )
 
 
 class _PinnedCAClient(docker.APIClient):
