@@ -50,6 +50,32 @@ def expand_args(text: str, args: dict[str, str]) -> str:
     return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: args.get(m.group(1), m.group(0)), text)
 
 
+# What a build step's tools say when a name does not resolve or a host cannot be reached: pip,
+# apt, curl and wget, as glibc and Python word it.
+_NO_NETWORK = ("Temporary failure in name resolution", "Temporary failure resolving", "Name or service not known",
+               "Could not resolve host", "Network is unreachable", "unable to resolve host address")  # fmt: skip
+_NO_DISTRIBUTION = re.compile(r"No matching distribution found for (\S+)")
+FIX_STEP = "The build output above shows the failing step; fix it and deploy again."
+
+
+def step_hint(recent: list[str], said: str) -> str:
+    """What to do about a failing step, from its last lines: the network the engine's builds
+    use, a requirement pip has no version of, a step killed for memory; else the step itself."""
+    text = "\n".join(recent)
+    if any(marker in text for marker in _NO_NETWORK):
+        return ("The step could not reach the network from the engine's build (a name did not resolve, or a host "
+                "could not be reached): check the engine's DNS and network. Behind a proxy, the build gets it from "
+                'the "proxies" of ~/.docker/config.json, as `docker build` does.')  # fmt: skip
+    missing = _NO_DISTRIBUTION.search(text)
+    if missing:
+        return (f"pip has no version of {missing.group(1)} for the image's Python: check that pin in "
+                "requirements.txt against the versions pip listed, and the base image's Python version.")  # fmt: skip
+    if said.rstrip().endswith("non-zero code: 137"):
+        return ("The step was killed (SIGKILL, most often for memory): give the engine more memory, or the step "
+                "less to do at once (`pip install` of fewer packages, `make -j1`).")  # fmt: skip
+    return FIX_STEP
+
+
 @dataclass
 class BuildLog:
     """What the build's output has said so far: the step it is on, the ARG defaults seen
@@ -85,11 +111,8 @@ class BuildLog:
             )
             unavailable.takes_base_arg = "BASE_IMAGE" in written
             return unavailable
-        return BuildFailed(
-            f"The image did not build: {said}",
-            hint="The build output above shows the failing step; fix it and deploy again.",
-            details=self.recent[-10:],
-        )
+        return BuildFailed(f"The image did not build: {said}", hint=step_hint(self.recent, said),
+                           details=self.recent[-10:])  # fmt: skip
 
 
 class ImageBuilder:
