@@ -74,7 +74,7 @@ def usage(option: str, message: str) -> str:
 
 
 def deploy_usage(option: str, message: str) -> str:
-    """deploy's options can come from DOCKERHELLO_* variables, and click names the variable."""
+    """deploy's options (and every --app) can come from DOCKERHELLO_* variables, and click names the variable."""
     variable = "DOCKERHELLO_" + option.lstrip("-").replace("-", "_").upper()
     return f"Error: Invalid value for '{option}' (env var: '{variable}'): {message}"
 
@@ -332,11 +332,11 @@ CASES: dict[str, Case] = {
     "app 300 characters": Case(
         ("status", "--app", "a" * 300),
         2,
-        usage("--app", "an app name is at most 32 characters (APP-RELEASE must fit a 63-character DNS name)"),
+        deploy_usage("--app", "an app name is at most 32 characters (APP-RELEASE must fit a 63-character DNS name)"),
     ),
     "app flag": Case(("deploy", "{project}", "--app", "-x"), 2, deploy_usage("--app", f"'-x' {NOT_APP}")),
     "app newline": Case(("deploy", "{project}", "--app", "app\n"), 2, deploy_usage("--app", f"'app\\n' {NOT_APP}")),
-    "app dot": Case(("logs", "--app", "my.app"), 2, usage("--app", f"'my.app' {NOT_APP}")),
+    "app dot": Case(("logs", "--app", "my.app"), 2, deploy_usage("--app", f"'my.app' {NOT_APP}")),
     "base image upper case": Case(
         ("deploy", "{project}", "--base-image", "UPPER/Case"),
         2,

@@ -35,6 +35,31 @@ def test_every_command_has_help(path: list[str]) -> None:
     assert len(result.output.splitlines()[2].strip()) > 20
 
 
+def test_every_command_that_takes_an_app_reads_deploys_variable_for_it() -> None:
+    def commands(command: object) -> list[object]:
+        return [command, *(c for sub in getattr(command, "commands", {}).values() for c in commands(sub))]
+
+    taking = {
+        getattr(c, "name", ""): p.envvar for c in commands(cli) for p in getattr(c, "params", ()) if "--app" in p.opts
+    }
+    assert {"deploy", "status", "logs", "releases", "rollback", "down", "prune", "run", "backup", "restore"} <= set(
+        taking
+    )
+    assert set(taking.values()) == {"DOCKERHELLO_APP"}, taking
+
+
+def test_the_app_a_deploy_was_given_by_variable_is_the_one_status_looks_for(
+    dockerhello: Dockerhello, tmp_path: Path
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    result = dockerhello("status", "--path", str(tmp_path), env={"DOCKERHELLO_APP": "shpo"})
+    assert result.exit_code == 1
+    assert (
+        result.stderr.splitlines()[0]
+        == "Error: shpo is not deployed on the Docker engine at unix:///var/run/docker.sock"
+    )
+
+
 def test_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.output == f"dockerhello, version {__version__}\n"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from provision import settings
 from provision.app import App
 from provision.cli import cli, pass_app
 from provision.cli.params import APP_NAME, DATABASE, PROJECT_DIR
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
 
 @cli.command()
 @click.argument("path", default=".", type=PROJECT_DIR)
-@click.option("--app", "app_name", type=APP_NAME, help="App name.  [default: PATH's directory name]")
+@click.option("--app", "app_name", type=APP_NAME, envvar=settings.envvar("app"), show_envvar=True,
+              help="App name, written to dockerhello.toml.  [default: PATH's directory name]")  # fmt: skip
 @click.option("--db", "database", type=DATABASE,
               help="The app's database.  [default: sqlite where the settings use a database, else none]")  # fmt: skip
 @click.option("--ci", type=click.Choice(["github", "gitlab", "semaphore"]),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import click
 
-from provision import validators
+from provision import settings, validators
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,8 +89,15 @@ machine_option = click.option(
     help="The Docker Machine VM whose engine to use (over TLS, with its certificates).  "
     '[default: the engine DOCKER_HOST names, e.g. after `eval "$(dockerhello env)"`, else the local one]',
 )
+# The variable is deploy's (settings.envvar("app")): a shell or CI job that sets it for the
+# deploy finds the same app in every other command.
 app_option = click.option(
-    "--app", "app_name", type=APP_NAME, help="App name.  [default: `app` in PATH's configuration, else its directory]"
+    "--app",
+    "app_name",
+    type=APP_NAME,
+    envvar=settings.envvar("app"),
+    show_envvar=True,
+    help="App name.  [default: `app` in PATH's configuration, else its directory]",
 )
 path_option = click.option(
     "--path", type=PROJECT_DIR, default=".", show_default=True, help="Project directory, where the app name is read."
