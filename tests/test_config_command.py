@@ -7,6 +7,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from provision.app import App
+from provision.cli import cli
+from provision.services.plan import DeployResult
 from tests.conftest import Dockerhello
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}  # a command that asked one would fail
@@ -122,3 +128,46 @@ def test_on_a_machine_it_says_what_a_deploy_adds_there(dockerhello: Dockerhello,
     assert own.stderr.splitlines()[-2:] == ["On machine dev (DOCKER_MACHINE_NAME), a deploy also:", listens]
     local = dockerhello("config", str(project), env=NO_ENGINE)
     assert "a deploy also" not in local.stderr
+
+
+class Recording:
+    """Stands in for the operator and the deployer: what `prune` and `rollback` were told."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[str, object]] = []
+
+    def prune(self, app: str, keep: int) -> tuple[list[str], int]:
+        self.told.append(("keep", keep))
+        return [], 0
+
+    def serving_options(self, app: str, health_timeout: float) -> str:
+        self.told.append(("health_timeout", health_timeout))
+        return "options"
+
+    def rollback(self, app: str, release: str | None, options: str) -> DeployResult:
+        return DeployResult(app, "20261208-000000", f"{app}:20261208-000000", "http://localhost:8000/")
+
+
+@pytest.mark.parametrize(
+    ("file", "env", "flags", "expected"),
+    [("", {}, [], [("keep", 5), ("health_timeout", 120)]),
+     ("keep = 12\nhealth_timeout = 300\n", {}, [], [("keep", 12), ("health_timeout", 300)]),
+     ("keep = 12\nhealth_timeout = 300\n", {"DOCKERHELLO_KEEP": "7", "DOCKERHELLO_HEALTH_TIMEOUT": "200"}, [],
+      [("keep", 7), ("health_timeout", 200)]),
+     ("keep = 12\nhealth_timeout = 300\n", {"DOCKERHELLO_KEEP": "7"}, ["--keep", "3", "--health-timeout", "30"],
+      [("keep", 3), ("health_timeout", 30)])],
+)  # fmt: skip
+def test_prune_and_rollback_keep_and_wait_as_the_projects_deploys_do(
+    tmp_path: Path, file: str, env: dict[str, str], flags: list[str], expected: list[tuple[str, object]]
+) -> None:
+    # A project that keeps 12 releases must not lose 7 of them to a `prune` that kept 5.
+    project = project_with(tmp_path, {"dockerhello.toml": file})
+    app = App.create({**NO_ENGINE, **env, "DOCKERHELLO_HOME": str(tmp_path / "state")}, state_dir=tmp_path / "state")
+    recording = Recording()
+    app.operator = lambda name, machine: recording  # type: ignore[method-assign,assignment,return-value]
+    app.deployer = lambda target: recording  # type: ignore[method-assign,assignment,return-value]
+    keep, timeout = flags[:2], flags[2:]
+    for argv in (["prune", "--path", str(project), *keep], ["rollback", "--path", str(project), *timeout]):
+        result = CliRunner().invoke(cli, argv, obj=app, prog_name="dockerhello", env=env)
+        assert result.exit_code == 0, result.output
+    assert recording.told == expected

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from provision.app import App
-from provision.cli import cli, confirm, pass_app
+from provision.cli import cli, confirm, pass_app, setting_options
 from provision.cli.params import MACHINE_NAME as CLUSTER_NAME
 from provision.cli.params import (
     RELEASE,
-    SECONDS,
     app_option,
     cluster_option,
     count,
@@ -62,17 +61,18 @@ def releases(app: App, app_name: str | None, path: Path, machine_name: str | Non
 @PATH
 @MACHINE
 @CLUSTER
-@click.option("--health-timeout", type=SECONDS, default="120", show_default=True,
-              help="How long the release has to become healthy.")  # fmt: skip
+@setting_options.some("health_timeout")
 @pass_app
-def rollback(app: App, release: str | None, app_name: str | None, path: Path, machine_name: str | None,
-             cluster_name: str | None, health_timeout: float) -> None:  # fmt: skip
+def rollback(app: App, /, release: str | None, app_name: str | None, path: Path, machine_name: str | None,
+             cluster_name: str | None, **_: Any) -> None:  # fmt: skip
     """Go back to RELEASE, or without it to the previous healthy release.
 
     The same health-gated switch as a deploy, without a build: the release's image must
     still be on the engine (the last 5 are kept). A prefix of the release id is enough.
     """
     name = load_app_name(path, app_name)
+    # As a deploy of the project at PATH would have it: a flag, DOCKERHELLO_HEALTH_TIMEOUT, the file.
+    health_timeout = setting_options.load(path, click.get_current_context()).health_timeout
     if cluster_name:  # the previous image, as a Swarm update: health-gated, rolled back by Swarm itself
         from provision.services.plan import DeployOptions
 
@@ -199,14 +199,15 @@ def down(app: App, app_name: str | None, path: Path, machine_name: str | None, c
 @APP
 @PATH
 @MACHINE
-@click.option("--keep", type=count(1, 1000), default="5", show_default=True, help="Release images to keep.")
+@setting_options.some("keep")
 @pass_app
-def prune(app: App, app_name: str | None, path: Path, machine_name: str | None, keep: int) -> None:
+def prune(app: App, /, app_name: str | None, path: Path, machine_name: str | None, **_: Any) -> None:
     """Free disk: old release images, dangling images and the build cache.
 
     Never the serving release nor the one `rollback` would go back to.
     """
     name = load_app_name(path, app_name)
+    keep = setting_options.load(path, click.get_current_context()).keep  # as deploys prune, from the same layers
     removed, freed = app.operator(name, machine_name).prune(name, keep)
     for item in removed:
         app.console.info(f"removed {item}")

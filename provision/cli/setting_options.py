@@ -19,19 +19,36 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def options(command: F) -> F:
     """The settings as click options, flag and DOCKERHELLO_* variable, on `command`."""
-    for name, declaration in reversed(settings.DECLARATIONS.items()):
-        shown = declaration.shown_default()
-        help_text = declaration.help + (f"  [default: {shown}]" if shown else "")
-        kwargs: dict[str, Any] = {"help": help_text, "envvar": settings.envvar(name), "show_envvar": True}
-        if declaration.parse is not None:
-            kwargs["type"] = Validated(name, declaration.parse, declaration.metavar, declaration.choices)
-        elif "/" not in declaration.flag:
-            kwargs["type"] = READABLE_FILE
-            kwargs["metavar"] = declaration.metavar
-        # None marks "not given", so that the project's file and the default come next.
-        kwargs["default"] = () if declaration.multiple else None
-        command = click.option(declaration.flag, name, multiple=declaration.multiple, **kwargs)(command)
-    return command
+    return some(*settings.DECLARATIONS)(command)
+
+
+def some(*names: str) -> Callable[[F], F]:
+    """The settings `names` only, as `options` makes them: for a command that uses a few of a
+    deploy's settings (rollback's health timeout, prune's keep), from the same flag, variable
+    and project file, so that what the file says holds there too."""
+
+    def decorate(command: F) -> F:
+        for name in reversed(names):
+            command = _option(name)(command)
+        return command
+
+    return decorate
+
+
+def _option(name: str) -> Callable[[F], F]:
+    """One setting as a click option: its flag and DOCKERHELLO_* variable."""
+    declaration = settings.DECLARATIONS[name]
+    shown = declaration.shown_default()
+    help_text = declaration.help + (f"  [default: {shown}]" if shown else "")
+    kwargs: dict[str, Any] = {"help": help_text, "envvar": settings.envvar(name), "show_envvar": True}
+    if declaration.parse is not None:
+        kwargs["type"] = Validated(name, declaration.parse, declaration.metavar, declaration.choices)
+    elif "/" not in declaration.flag:
+        kwargs["type"] = READABLE_FILE
+        kwargs["metavar"] = declaration.metavar
+    # None marks "not given", so that the project's file and the default come next.
+    kwargs["default"] = () if declaration.multiple else None
+    return click.option(declaration.flag, name, multiple=declaration.multiple, **kwargs)
 
 
 def given_by(ctx: click.Context) -> dict[str, Any]:
