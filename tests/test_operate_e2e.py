@@ -221,6 +221,8 @@ def test_logs_tail(app: App, tmp_path: Path) -> None:
         assert time.monotonic() < deadline, access
         time.sleep(0.2)
     assert "/healthz" not in access
+    # The deploy's own request to the published URL says who it is.
+    assert '"GET / HTTP/1.1" 200 13 "-" "dockerhello (deploy check)"' in access
 
 
 def test_down_keeps_images_and_prune_says_what_it_freed(

@@ -48,6 +48,7 @@ from provision.services.plan import DeployOptions, DeployResult, for_target
 from provision.services.preflight import check_limits, check_port, host_port_free
 from provision.services.proxy import Proxy, ProxySpec, Routing
 from provision.services.proxy_layout import old_layout, other_slot, slot_of, uses_host_network
+from provision.services.proxy_scripts import CHECK_AGENT
 from provision.services.proxy_upgrade import ProxyUpgrade, ProxyUpgraded
 from provision.services.release_container import image_mounts, release_spec, secret_key_of, serving_options
 from provision.services.releases import Release, ReleaseState, ReleaseStore, failure_reason, new_release_id, now
@@ -60,7 +61,7 @@ def release_header(host: str, port: int) -> str | None:
     """The release the published URL serves, from the proxy's X-Dockerhello-Release."""
     conn = http.client.HTTPConnection(host, port, timeout=3)
     try:
-        conn.request("GET", "/", headers={"Host": f"localhost:{port}"})
+        conn.request("GET", "/", headers={"Host": f"localhost:{port}", "User-Agent": CHECK_AGENT})
         response = conn.getresponse()
         response.read()
         return response.getheader("X-Dockerhello-Release")

@@ -12,6 +12,8 @@ PROBE_EVERY = 0.02
 # terminator in front says, as requests through the proxy carry it with HTTPS=on (where
 # Django would otherwise redirect the probe to https); an app without HTTPS=on ignores it.
 PROBE_HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
+# Who the deploy's request to the published URL is, in the proxy's access log.
+CHECK_AGENT = "dockerhello (deploy check)"
 
 # Run in the proxy: argv URL WITHIN EVERY. urllib follows redirects, as a browser does: an app
 # whose / redirects to a login page is up when that page answers.
@@ -40,9 +42,9 @@ print(answer)
 SERVED = """
 import http.client, sys
 connection = http.client.HTTPConnection(sys.argv[1], int(sys.argv[2]), timeout=3)
-connection.request('GET', '/', headers={'Host': 'localhost:' + sys.argv[2]})
+connection.request('GET', '/', headers={'Host': 'localhost:' + sys.argv[2], 'User-Agent': CHECK_AGENT})
 print(connection.getresponse().getheader('X-Dockerhello-Release') or '')
-"""
+""".replace("CHECK_AGENT", repr(CHECK_AGENT), 1)
 
 
 # Run in the proxy as its user: argv ROOT WAIT, and the target on stdin as `switch TARGET`.
