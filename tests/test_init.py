@@ -200,6 +200,32 @@ def test_a_uv_project_in_a_src_layout_with_a_settings_package(tmp_path: Path, do
     assert lint(["hadolint", str(root / "Dockerfile")]).returncode == 0
 
 
+def test_the_settings_a_server_runs_are_the_wsgi_modules_where_manage_py_names_local_ones(
+    tmp_path: Path, dockerhello: Dockerhello
+) -> None:
+    # cookiecutter-django's layout: manage.py runs the local settings, wsgi.py the production ones.
+    files = django_files(settings="config.settings.local")
+    root = project(tmp_path / "cc", {
+        **files,
+        "config/settings/__init__.py": "",
+        "config/settings/base.py": 'WSGI_APPLICATION = "config.wsgi.application"\n',
+        "config/settings/production.py": "from .base import *\n",
+        "config/wsgi.py": 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")\n',
+        "requirements.txt": "Django==5.2.8\n",
+    })  # fmt: skip
+    found = scan(root)
+    assert (found.settings_module, found.settings_source) == (
+        "config.settings.production", "config/wsgi.py; manage.py names config.settings.local")  # fmt: skip
+    result = dockerhello("init", str(root))
+    assert result.exit_code == 0, result.stderr
+    assert ("  settings:      config.settings.production (from config/wsgi.py; manage.py names config.settings.local)"
+            in result.stderr.splitlines())  # fmt: skip
+    assert "from config.settings.production import *" in (root / "dockerhello_settings.py").read_text()
+    # Where the WSGI module names the same settings, or none, manage.py's stand.
+    plain = project(tmp_path / "plain", {**django_files(), "requirements.txt": "Django==5.2.8\n"})
+    assert scan(plain).settings_source == "manage.py"
+
+
 def test_a_pipfile_lock_and_requirements_and_pep621(tmp_path: Path) -> None:
     lock = {
         "default": {

@@ -60,6 +60,9 @@ class DjangoProject:
     media: bool
     reads_database_url: bool  # the settings read DATABASE_URL themselves
     health_path: str  # a page that answers without a login: "/" or the admin's login page
+    # Where settings_module came from, said to the user: manage.py, or the WSGI module where it
+    # names other settings (a project's production ones, where manage.py names its local ones).
+    settings_source: str = "manage.py"
 
     @property
     def package(self) -> str:
@@ -314,11 +317,20 @@ def scan(root: Path, read: Callable[[Path], str] | None = None) -> DjangoProject
     settings_text = _settings_text(settings_path, read)
     wsgi = wsgi_application_of(settings_text) or f"{module.split('.')[0]}.wsgi.application"
     wsgi_module, _, wsgi_callable = wsgi.rpartition(".")
-    if _module_file(root / manage_dir, wsgi_module) is None:
+    wsgi_path = _module_file(root / manage_dir, wsgi_module)
+    if wsgi_path is None:
         raise NotADjangoProject(
             f"The WSGI application {wsgi} has no module {wsgi_module} in {root / manage_dir}",
             hint="Set WSGI_APPLICATION in the settings to the module Gunicorn should serve.",
         )
+    # What a server runs is what the WSGI module names (cookiecutter-django: manage.py the
+    # local settings, wsgi.py the production ones); the image is a server's.
+    source = "manage.py"
+    served = settings_module_of(read(wsgi_path))
+    served_path = _module_file(root / manage_dir, served) if served and served != module else None
+    if served and served_path is not None:
+        source = f"{wsgi_path.relative_to(root).as_posix()}; manage.py names {module}"
+        module, settings_text = served, _settings_text(served_path, read)
     urlconf = _module_file(root / manage_dir, root_urlconf_of(settings_text) or f"{module.split('.')[0]}.urls")
     health_path = health_path_of(read(urlconf)) if urlconf is not None else "/"
     files = {name: read(root / name) for name in DEPENDENCY_FILES if (root / name).is_file()}
@@ -337,6 +349,7 @@ def scan(root: Path, read: Callable[[Path], str] | None = None) -> DjangoProject
         media="MEDIA_ROOT" in settings_text or "MEDIA_URL" in settings_text,
         reads_database_url="DATABASE_URL" in settings_text,
         health_path=health_path,
+        settings_source=source,
     )
 
 

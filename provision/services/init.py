@@ -261,9 +261,10 @@ class Initializer:
 
     def _report(self, project: DjangoProject, choices: Choices, app: str) -> None:
         deps = project.dependencies
+        source = f" (from {project.settings_source})" if project.settings_source != "manage.py" else ""
         found = [
             ("project", str(project.root) + (f" (manage.py in {project.manage_dir}/)" * (project.manage_dir != "."))),
-            ("settings", project.settings_module),
+            ("settings", project.settings_module + source),
             ("WSGI", f"{project.wsgi_module}:{project.wsgi_callable}"),
             ("dependencies", ", ".join(deps.files) if deps.files else f"none listed: Django {deps.django_version}, "
              "the version startproject wrote the settings with"),
