@@ -11,6 +11,17 @@ from typing import IO
 from provision.errors import DockerHelloError
 
 
+def unused_name(path: Path) -> Path:
+    """`path`, or where a file is there already, the first of NAME-2.EXT, NAME-3.EXT... that is
+    free: for a name dockerhello chose (a backup's, from the second it started), not the user's."""
+    number = 1
+    candidate = path
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 @contextlib.contextmanager
 def new_file(path: Path, mode: int = 0o600) -> Iterator[IO[bytes]]:
     """A file that appears at `path` only once everything was written: an error or a Ctrl-C

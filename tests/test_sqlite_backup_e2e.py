@@ -82,8 +82,9 @@ def writes_from(clients: int, port: int, seconds: float) -> Counter[int | str]:
 
 
 def test_an_sqlite_app_takes_concurrent_writes_and_is_backed_up_and_restored_while_it_serves(
-    tmp_path: Path, dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str
-) -> None:
+    tmp_path: Path, dockerhello: Dockerhello, docker_client: docker.DockerClient, base_image: str, app_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     site = startproject(tmp_path)
     (site / "mysite" / "urls.py").write_text((site / "mysite" / "urls.py").read_text() + WRITE_VIEW)
     assert dockerhello("init", str(site), "--app", app_name).exit_code == 0  # database = "sqlite"
@@ -116,6 +117,13 @@ def test_an_sqlite_app_takes_concurrent_writes_and_is_backed_up_and_restored_whi
     assert (again.exit_code, again.stderr.splitlines()[0]) == (1, f"Error: {backup} exists already")
     to_stdout = dockerhello("db", "backup", "-", *at)
     assert to_stdout.exit_code == 0 and to_stdout.stdout_bytes.startswith(b"SQLite format 3\x00")
+    # Backups under the default name, one after the other (a second apart or not): each its own file.
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    named = [dockerhello("db", "backup", *at) for _ in range(2)]
+    assert [result.exit_code for result in named] == [0, 0]
+    files = sorted(path.name for path in (tmp_path / "here").iterdir())
+    assert len(files) == 2 and sorted(result.stdout.strip() for result in named) == files
 
     manage(dockerhello, site, app_name, "from django.contrib.auth.models import User; User.objects.create_user('bob')")
     assert manage(dockerhello, site, app_name, NAMES) == "users alice bob"

@@ -40,14 +40,14 @@ def backup(app: App, file: Path | None, app_name: str | None, path: Path, machin
     an SQLite database file.
 
     \b
-    FILE defaults to APP-YYYYMMDD-HHMMSS.dump (.sqlite3 for SQLite) here; `-` writes to
-    stdout. An existing file is never replaced, and a backup that fails half-way leaves
-    no file. Restore it with `dockerhello db restore FILE`.
+    FILE defaults to APP-YYYYMMDD-HHMMSS.dump (.sqlite3 for SQLite) here, -2, -3... after it
+    where that is taken; `-` writes to stdout. An existing file is never replaced, and a
+    backup that fails half-way leaves no file. Restore it with `dockerhello db restore FILE`.
     """
     import pathlib
     from datetime import UTC, datetime
 
-    from provision.files import new_file
+    from provision.files import new_file, unused_name
 
     name = load_app_name(path, app_name)
     # Running, before a file is made or a step said: nothing to back up is said at once.
@@ -56,7 +56,8 @@ def backup(app: App, file: Path | None, app_name: str | None, path: Path, machin
         database.backup(name, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
-    target = file or pathlib.Path(f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}{database.suffix}")
+    # A second backup in the same second gets NAME-...-2: the default name is never refused.
+    target = file or unused_name(pathlib.Path(f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}{database.suffix}"))
     with new_file(target) as out:
         app.console.step(f"Backing up the {database.kind} database of {name} to {target}")
         database.backup(name, out)

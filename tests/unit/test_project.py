@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import DockerHelloError
+from provision.files import unused_name
 from provision.project import Publish, load_app_name, load_project
 from provision.validators import app_name_from_directory
 from provision.validators import publish as parse_publish
@@ -89,3 +90,11 @@ def test_missing_dockerfile(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_a_directory_name_becomes_a_valid_app_name(directory: str, app: str) -> None:
     assert app_name_from_directory(directory) == app
+
+
+def test_a_name_dockerhello_chose_that_is_taken_gets_the_next_number(tmp_path: Path) -> None:
+    chosen = tmp_path / "shop-20261208-025637.sqlite3"
+    assert unused_name(chosen) == chosen
+    chosen.touch()
+    (tmp_path / "shop-20261208-025637-2.sqlite3").symlink_to(tmp_path / "nowhere")  # taken too, dangling or not
+    assert unused_name(chosen) == tmp_path / "shop-20261208-025637-3.sqlite3"
