@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -23,18 +24,22 @@ def unused_name(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def new_file(path: Path, mode: int = 0o600) -> Iterator[IO[bytes]]:
-    """A file that appears at `path` only once everything was written: an error or a Ctrl-C
-    half-way leaves no file, never half of one. A file already there is not replaced."""
+def new_file(path: Path) -> Iterator[IO[bytes]]:
+    """A file that appears at `path` only once everything was written, readable by its owner
+    only: an error or a Ctrl-C half-way leaves no file, never half of one. A file already there
+    is not replaced."""
     if path.exists():
         raise DockerHelloError(f"{path} exists already", hint="Name another file, or move that one away.")
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        # A partial file of its own (mkstemp: made new, mode 0600): two writing the same path
+        # at once each write their own, and the second to finish is refused, where a shared
+        # one would interleave their bytes.
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     except OSError as exc:
         raise DockerHelloError(
             f"Cannot write {path}: {exc.strerror}", hint="Name a file in a directory you can write to."
         ) from None
+    partial = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from provision.errors import DockerHelloError
-from provision.files import unused_name
+from provision.files import new_file, unused_name
 from provision.project import Publish, load_app_name, load_project
 from provision.validators import app_name_from_directory
 from provision.validators import publish as parse_publish
@@ -98,3 +98,18 @@ def test_a_name_dockerhello_chose_that_is_taken_gets_the_next_number(tmp_path: P
     chosen.touch()
     (tmp_path / "shop-20261208-025637-2.sqlite3").symlink_to(tmp_path / "nowhere")  # taken too, dangling or not
     assert unused_name(chosen) == tmp_path / "shop-20261208-025637-3.sqlite3"
+
+
+def test_two_writers_of_one_new_file_do_not_mix_and_the_second_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "backup.dump"
+    writing_first = new_file(target)
+    first = writing_first.__enter__()
+    with new_file(target) as second:  # begun after the first, and done before it
+        second.write(b"second's bytes")
+        first.write(b"first's bytes")
+    with pytest.raises(DockerHelloError) as refused:
+        writing_first.__exit__(None, None, None)
+    assert refused.value.message == f"{target} exists already"
+    assert target.read_bytes() == b"second's bytes"  # whole, nothing of the first's in it
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.dump"]  # no partial file left
