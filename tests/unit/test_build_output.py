@@ -5,7 +5,7 @@ from pathlib import Path
 from provision.services.base_image import split_reference
 from provision.services.build import FIX_STEP, BuildLog, expand_args, parse_arg_step, unignored
 
-BUILDS = Path(__file__).resolve().parent.parent / "data" / "build"
+BUILDS = Path(__file__).resolve().parent.parent / "data" / "builder"
 
 
 def test_arg_steps_of_the_classic_builder() -> None:
