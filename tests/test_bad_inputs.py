@@ -559,7 +559,7 @@ CASES: dict[str, Case] = {
     "rollback bad id": Case(("rollback", "bad id!"), 2, usage("[RELEASE]", f"'bad id!' {NOT_RELEASE}")),
     "rollback flag": Case(("rollback", "--", "-x"), 2, usage("[RELEASE]", f"'-x' {NOT_RELEASE}")),
     "rollback health timeout": Case(
-        ("rollback", "--health-timeout", "-3"), 2, usage("--health-timeout", f"'-3' {NOT_SECONDS}")
+        ("rollback", "--health-timeout", "-3"), 2, deploy_usage("--health-timeout", f"'-3' {NOT_SECONDS}")
     ),
     # The engine has another app (NEIGHBOUR's volume) and maybe more: {apps} is what it has.
     **{
@@ -613,7 +613,7 @@ CASES: dict[str, Case] = {
     "logs tail negative": Case(("logs", "--tail", "-1"), 2, usage("--tail", "'-1' is not a whole number")),
     "logs tail words": Case(("logs", "--tail", "all"), 2, usage("--tail", "'all' is not a whole number")),
     "prune keep zero": Case(
-        ("prune", "--keep", "0"), 2, usage("--keep", "0 is out of range: it must be between 1 and 1000")
+        ("prune", "--keep", "0"), 2, deploy_usage("--keep", "0 is out of range: it must be between 1 and 1000")
     ),
     "down machine": Case(("down", "--machine", "-x"), 2, usage("--machine", f"'-x' {NOT_MACHINE}")),
     "releases path missing": Case(
