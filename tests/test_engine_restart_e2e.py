@@ -72,13 +72,19 @@ def own_engine(docker_client: docker.DockerClient, base_image: str) -> Iterator[
         engine.close()
 
 
-def test_on_a_remote_engine_a_loopback_publish_deploys_and_says_how_to_reach_it(
-    own_engine: OwnEngine, dockerhello: Dockerhello, tmp_path: Path, base_image: str
-) -> None:
+def hello_project(tmp_path: Path) -> Path:
+    """APP_PY with its DOCKERFILE: a project that needs no package index."""
     project = tmp_path / "hello"
     project.mkdir()
     (project / "Dockerfile").write_text(DOCKERFILE)
     (project / "app.py").write_text(APP_PY)
+    return project
+
+
+def test_on_a_remote_engine_a_loopback_publish_deploys_and_says_how_to_reach_it(
+    own_engine: OwnEngine, dockerhello: Dockerhello, tmp_path: Path, base_image: str
+) -> None:
+    project = hello_project(tmp_path)
     env = {"DOCKER_HOST": own_engine.host}  # another host's engine, as this host reaches it
     result = dockerhello("deploy", str(project), "--app", "looped", "--publish", "18002", "--base-image", base_image,
                          env=env)  # fmt: skip
@@ -102,10 +108,7 @@ def test_on_a_remote_engine_a_loopback_publish_deploys_and_says_how_to_reach_it(
 def test_after_the_engine_restarts_the_same_release_serves_again(
     own_engine: OwnEngine, dockerhello: Dockerhello, tmp_path: Path, base_image: str
 ) -> None:
-    project = tmp_path / "hello"
-    project.mkdir()
-    (project / "Dockerfile").write_text(DOCKERFILE)
-    (project / "app.py").write_text(APP_PY)
+    project = hello_project(tmp_path)
     port = 18000
     env = {"DOCKER_HOST": own_engine.host}
     result = dockerhello("deploy", str(project), "--app", "restarted", "--publish", f"0.0.0.0:{port}",
